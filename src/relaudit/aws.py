@@ -1,0 +1,70 @@
+"""The one place boto3 clients are made: explicit timeouts, bounded retries, pooled connections."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+USER_AGENT = "relaudit"
+
+
+def client_config(max_workers: int, max_attempts: int = 5, retry_mode: str = "adaptive") -> Config:
+    """Build the botocore Config every relaudit client uses.
+
+    Args:
+        max_workers: Threads that may share one client; the connection pool is sized to it.
+        max_attempts: Total attempts per call, first one included.
+        retry_mode: botocore retry mode, ``standard`` or ``adaptive``.
+    """
+    return Config(
+        connect_timeout=5,
+        read_timeout=30,
+        retries={"mode": retry_mode, "total_max_attempts": max_attempts},  # type: ignore[typeddict-item]
+        max_pool_connections=max(10, max_workers),
+        user_agent_extra=USER_AGENT,
+    )
+
+
+class ClientFactory:
+    """Thread-safe cache of clients per (service, region) for one set of credentials.
+
+    Clients are thread-safe once made; sessions are not, so creation is serialized on a lock.
+    """
+
+    def __init__(self, session: boto3.session.Session | None = None, config: Config | None = None) -> None:
+        self._session = session or boto3.session.Session()
+        self._config = config or client_config(max_workers=16)
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def session(self) -> boto3.session.Session:
+        """The boto3 session behind this factory."""
+        return self._session
+
+    @property
+    def home_region(self) -> str:
+        """The region of the session (AWS_REGION / AWS_DEFAULT_REGION / profile), else us-east-1."""
+        return self._session.region_name or "us-east-1"
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        """Return the cached client for ``service`` in ``region`` (the home region by default)."""
+        key = (service, region or self.home_region)
+        client = self._clients.get(key)
+        if client is None:
+            with self._lock:
+                client = self._clients.get(key)
+                if client is None:
+                    client = self._session.client(service, region_name=key[1], config=self._config)
+                    self._clients[key] = client
+        return client
+
+    def bound(self, region: str) -> Callable[[str], Any]:
+        """A one-argument factory for ``region``, as collectors take it."""
+        return lambda service: self.client(service, region)

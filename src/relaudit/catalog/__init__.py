@@ -1,0 +1,1 @@
+"""The check catalog: check files loaded, validated and evaluated (pure; no boto3)."""

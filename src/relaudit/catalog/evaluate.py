@@ -1,0 +1,63 @@
+"""Evaluate one compiled check against one resource document (pure)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from relaudit.catalog.functions import OPTIONS
+from relaudit.catalog.loader import CompiledCheck
+from relaudit.ids import finding_id
+from relaudit.models.check import Status
+from relaudit.models.finding import Finding
+from relaudit.models.resource import ResourceDocument
+
+PARAMS_KEY = "_params"
+
+
+def status_of(check: CompiledCheck, properties: dict[str, Any]) -> Status:
+    """Return the status of ``check`` on a resource's properties.
+
+    A check applies when it has no ``applies_when`` or that expression is exactly true, and
+    passes only when ``passes_when`` is exactly true: a typo'd key yields null, which fails.
+    """
+    document = properties
+    if check.definition.parameters:
+        document = {**properties, PARAMS_KEY: check.definition.parameters}
+    if check.applies is not None and check.applies.search(document, options=OPTIONS) is not True:
+        return Status.NOT_APPLICABLE
+    if check.passes.search(document, options=OPTIONS) is True:
+        return Status.PASSED
+    return Status.FAILED
+
+
+_REASONS = {
+    Status.PASSED: "{name} ({type}) meets the check: {title}.",
+    Status.FAILED: "{name} ({type}) does not meet the check: {title}.",
+    Status.NOT_APPLICABLE: "{name} ({type}) is out of this check's scope: {title}.",
+}
+
+
+def evaluate(check: CompiledCheck, resource: ResourceDocument) -> Finding:
+    """Evaluate ``check`` on ``resource`` and return the finding."""
+    definition = check.definition
+    status = status_of(check, resource.properties)
+    reason = _REASONS[status].format(
+        name=resource.name, type=resource.resource_type, title=definition.title.rstrip(".")
+    )
+    return Finding(
+        id=finding_id(resource.account_id, resource.region, definition.id, resource.arn),
+        check_id=definition.id,
+        title=definition.title,
+        status=status,
+        severity=definition.severity,
+        resource_arn=resource.arn,
+        resource_type=resource.resource_type,
+        resource_name=resource.name,
+        region=resource.region,
+        account_id=resource.account_id,
+        best_practice=definition.best_practice,
+        reason=reason,
+        references=definition.references,
+        remediation_text=definition.remediation.text,
+        remediation_url=definition.remediation.url,
+    )

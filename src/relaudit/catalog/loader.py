@@ -1,0 +1,150 @@
+"""Read checks/*.yaml into validated, compiled checks, with errors that name file and field."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jmespath
+import yaml
+from jmespath.exceptions import JMESPathError
+from jmespath.parser import ParsedResult
+from pydantic import ValidationError
+
+from relaudit.errors import CheckFileError, RelauditError
+from relaudit.models.check import CheckDefinition
+
+CHECKS_DIR_ENV = "RELAUDIT_CHECKS_DIR"
+
+
+@dataclass(frozen=True)
+class CompiledCheck:
+    """A check definition with its JMESPath expressions compiled once."""
+
+    definition: CheckDefinition
+    applies: ParsedResult | None
+    passes: ParsedResult
+    path: str
+
+    @property
+    def id(self) -> str:
+        """The check id."""
+        return self.definition.id
+
+
+@dataclass
+class Catalog:
+    """Every loaded check by id, plus the problems found in user-supplied check files."""
+
+    checks: dict[str, CompiledCheck] = field(default_factory=dict)
+    problems: list[CheckFileError] = field(default_factory=list)
+
+    def resource_types(self) -> set[str]:
+        """The resource types these checks read."""
+        return {check.definition.resource_type for check in self.checks.values()}
+
+
+def builtin_checks_dir() -> Path:
+    """Locate the built-in checks: $RELAUDIT_CHECKS_DIR, the packaged copy, or the repository's checks/."""
+    override = os.environ.get(CHECKS_DIR_ENV)
+    if override:
+        return Path(override)
+    packaged = Path(__file__).resolve().parent.parent / "checks"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[3] / "checks"
+
+
+def _field_of(error: ValidationError) -> tuple[str, str]:
+    first = error.errors()[0]
+    location = ".".join(str(part) for part in first["loc"]) or "<document>"
+    return location, first["msg"]
+
+
+def _compile(path: str, field_name: str, expression: str) -> ParsedResult:
+    try:
+        return jmespath.compile(expression)
+    except JMESPathError as exc:
+        message = str(exc).replace("\n", " ")
+        raise CheckFileError(path, field_name, f"invalid JMESPath: {message}") from exc
+
+
+def load_check(path: Path, known_types: Iterable[str] | None = None) -> CompiledCheck:
+    """Load, validate and compile one check file.
+
+    Args:
+        path: The YAML file.
+        known_types: Resource types a collector exists for; None skips that validation.
+
+    Returns:
+        The compiled check.
+
+    Raises:
+        CheckFileError: The file is unreadable, not YAML, or invalid; the message names the field.
+    """
+    shown = str(path)
+    try:
+        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CheckFileError(shown, "<file>", f"cannot read: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise CheckFileError(shown, "<yaml>", str(exc).replace("\n", " ")) from exc
+    if not isinstance(raw, dict):
+        raise CheckFileError(shown, "<document>", "must be a mapping of fields")
+    try:
+        definition = CheckDefinition.model_validate(raw)
+    except ValidationError as exc:
+        field_name, message = _field_of(exc)
+        raise CheckFileError(shown, field_name, message) from exc
+    if definition.id != path.stem:
+        raise CheckFileError(shown, "id", f"'{definition.id}' must equal the file name '{path.stem}'")
+    if known_types is not None and definition.resource_type not in set(known_types):
+        raise CheckFileError(shown, "resource_type", f"no collector for '{definition.resource_type}'")
+    applies = _compile(shown, "applies_when", definition.applies_when) if definition.applies_when else None
+    passes = _compile(shown, "passes_when", definition.passes_when)
+    return CompiledCheck(definition=definition, applies=applies, passes=passes, path=shown)
+
+
+def load_catalog(
+    builtin_dir: Path | None = None,
+    extra_dirs: Iterable[Path] = (),
+    known_types: Iterable[str] | None = None,
+) -> Catalog:
+    """Load the built-in checks (any error is fatal) and user checks (errors are reported, skipped).
+
+    Args:
+        builtin_dir: Directory of built-in checks; defaults to :func:`builtin_checks_dir`.
+        extra_dirs: Directories of user-supplied checks.
+        known_types: Resource types a collector exists for.
+
+    Returns:
+        The catalog.
+
+    Raises:
+        RelauditError: A built-in check is invalid, or a directory is missing.
+    """
+    types = set(known_types) if known_types is not None else None
+    catalog = Catalog()
+    directory = builtin_dir or builtin_checks_dir()
+    if not directory.is_dir():
+        raise RelauditError(f"checks directory not found: {directory}")
+    for path in sorted(directory.glob("*.yaml")):
+        check = load_check(path, types)
+        catalog.checks[check.id] = check
+    for extra in extra_dirs:
+        if not extra.is_dir():
+            raise RelauditError(f"--checks-dir: not a directory: {extra}")
+        for path in sorted(extra.glob("*.yaml")):
+            try:
+                check = load_check(path, types)
+            except CheckFileError as problem:
+                catalog.problems.append(problem)
+                continue
+            if check.id in catalog.checks:
+                catalog.problems.append(CheckFileError(str(path), "id", f"'{check.id}' is already defined"))
+                continue
+            catalog.checks[check.id] = check
+    return catalog

@@ -1,0 +1,152 @@
+"""The `relaudit` command line: `relaudit audit` and `relaudit checks`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+from pydantic import ValidationError
+
+from relaudit import __version__
+from relaudit.aws import ClientFactory, client_config
+from relaudit.catalog.loader import Catalog, load_catalog
+from relaudit.errors import BadRequestError, RelauditError
+from relaudit.inventory import COLLECTORS
+from relaudit.models.check import Severity, Status
+from relaudit.models.finding import AuditResult
+from relaudit.models.request import AuditRequest
+from relaudit.run import run
+from relaudit.sinks import local
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_PARTIAL = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error and exit code 2 (no usage dump)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"relaudit: error: {message}\n")
+
+
+def _csv(value: str) -> list[str]:
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list, got '{value}'")
+    return items
+
+
+def _severity(value: str) -> Severity:
+    try:
+        return Severity(value.upper())
+    except ValueError:
+        choices = ", ".join(s.value for s in Severity)
+        raise argparse.ArgumentTypeError(f"invalid severity '{value}' (choose from {choices})") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for docs and tests)."""
+    parser = _Parser(prog="relaudit", description="Audit AWS accounts against the Reliability pillar.")
+    parser.add_argument("--version", action="version", version=f"relaudit {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    audit = commands.add_parser("audit", help="audit the account of the current AWS credentials")
+    audit.add_argument("--regions", type=_csv, default=[], help="comma-separated (default: all enabled)")
+    audit.add_argument("--checks", type=_csv, default=[], help="comma-separated check ids (default: all)")
+    audit.add_argument("--format", choices=("table", "json"), default="table")
+    audit.add_argument("--output", type=Path, help="write the report to this file instead of stdout")
+    audit.add_argument("--fail-on", type=_severity, help="exit 1 if a FAILED finding is at or above this")
+    audit.add_argument("--checks-dir", type=Path, action="append", default=[], help="extra check files")
+    audit.add_argument("--max-workers", type=int, default=16, help="concurrent API units (default 16)")
+    audit.add_argument("--show-not-applicable", action="store_true", help="table: list N/A findings")
+    audit.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
+
+    checks = commands.add_parser("checks", help="list the checks")
+    checks.add_argument("--format", choices=("table", "json"), default="table")
+    checks.add_argument("--checks-dir", type=Path, action="append", default=[], help="extra check files")
+    return parser
+
+
+def _load(extra: list[Path]) -> Catalog:
+    catalog = load_catalog(extra_dirs=extra, known_types=COLLECTORS)
+    for problem in catalog.problems:
+        print(f"relaudit: warning: skipped check: {problem}", file=sys.stderr)
+    return catalog
+
+
+def _progress(done: int, total: int, unit: str) -> None:
+    sys.stderr.write(f"\r\x1b[K[{done}/{total}] {unit}")
+    if done == total:
+        sys.stderr.write("\r\x1b[K")
+    sys.stderr.flush()
+
+
+def exit_code(result: AuditResult, fail_on: Severity | None) -> int:
+    """0 done; 1 a FAILED finding at or above ``fail_on``; 3 partial. A failing gate wins over
+    partial because it is a definite answer; partial alone says the answer is incomplete."""
+    if fail_on is not None and any(
+        f.status is Status.FAILED and f.severity.rank >= fail_on.rank for f in result.findings
+    ):
+        return EXIT_FAILED
+    if result.summary.result == "partial":
+        return EXIT_PARTIAL
+    return EXIT_OK
+
+
+def _request(args: argparse.Namespace) -> AuditRequest:
+    try:
+        return AuditRequest(regions=args.regions, checks=args.checks, max_workers=args.max_workers)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = "--" + str(first["loc"][0]).replace("_", "-")
+        raise BadRequestError(field, first["msg"].removeprefix("Value error, ")) from None
+
+
+def _audit(args: argparse.Namespace) -> int:
+    request = _request(args)
+    catalog = _load(args.checks_dir)
+    factory = ClientFactory(config=client_config(max_workers=request.max_workers))
+    progress = _progress if sys.stderr.isatty() else None
+    result = run(request, catalog, factory, progress)
+    report = local.result_json(result) if args.format == "json" else local.result_table(
+        result, args.show_not_applicable
+    )
+    if args.output:
+        args.output.write_text(report + "\n", encoding="utf-8")
+        print(f"relaudit: wrote {args.output}", file=sys.stderr)
+    else:
+        print(report)
+    return exit_code(result, args.fail_on)
+
+
+def _checks(args: argparse.Namespace) -> int:
+    catalog = _load(args.checks_dir)
+    checks = list(catalog.checks.values())
+    print(local.checks_json(checks) if args.format == "json" else local.checks_table(checks))
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return _audit(args) if args.command == "audit" else _checks(args)
+    except BadRequestError as exc:
+        print(f"relaudit: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except RelauditError as exc:
+        print(f"relaudit: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("relaudit: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,18 @@
+"""Collector for AWS::AutoScaling::AutoScalingGroup."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from relaudit.inventory.base import CollectorContext, document, paginate
+from relaudit.models.resource import ResourceDocument
+
+RESOURCE_TYPE = "AWS::AutoScaling::AutoScalingGroup"
+IAM_ACTIONS = frozenset({"autoscaling:DescribeAutoScalingGroups"})
+
+
+def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
+    """Yield every Auto Scaling group."""
+    autoscaling = ctx.client("autoscaling")
+    for group in paginate(autoscaling, "describe_auto_scaling_groups", "AutoScalingGroups"):
+        yield document(ctx, RESOURCE_TYPE, group["AutoScalingGroupARN"], group["AutoScalingGroupName"], group)

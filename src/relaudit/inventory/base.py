@@ -1,0 +1,67 @@
+"""What a collector is: its context, its protocol, and helpers every collector shares."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+from relaudit.models.resource import ResourceDocument
+
+
+@dataclass(frozen=True)
+class CollectorContext:
+    """Where a collector runs: one account, one region, and a client factory bound to them."""
+
+    account_id: str
+    region: str
+    client: Callable[[str], Any]
+    partition: str = "aws"
+
+
+class Collector(Protocol):
+    """A module registered in ``relaudit.inventory.COLLECTORS``."""
+
+    RESOURCE_TYPE: str
+    IAM_ACTIONS: frozenset[str]
+
+    def collect(self, ctx: CollectorContext) -> Iterator[ResourceDocument]:
+        """Yield one document per resource of this type in ctx's account and region."""
+        ...
+
+
+def json_safe(value: Any) -> Any:
+    """Convert an API response to plain JSON types (datetimes to ISO 8601, bytes dropped)."""
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items() if key != "ResponseMetadata"}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, bytes | bytearray):
+        return None
+    return value
+
+
+def paginate(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[Any]:
+    """Yield every item under ``key`` across all pages of ``operation``."""
+    for page in client.get_paginator(operation).paginate(**kwargs):
+        yield from page.get(key) or []
+
+
+def document(
+    ctx: CollectorContext, resource_type: str, arn: str, name: str, properties: dict[str, Any]
+) -> ResourceDocument:
+    """Wrap properties in the envelope every resource document carries."""
+    return ResourceDocument(
+        account_id=ctx.account_id,
+        region=ctx.region,
+        resource_type=resource_type,
+        arn=arn,
+        name=name,
+        properties=json_safe(properties),
+    )

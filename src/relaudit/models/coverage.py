@@ -1,0 +1,17 @@
+"""Coverage gaps: what an audit could not read, and why."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class CoverageGap(BaseModel):
+    """One (account, region, resource type) unit that could not be read completely."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    account_id: str
+    region: str
+    resource_type: str
+    error_code: str
+    message: str

@@ -1,0 +1,42 @@
+"""The audit request: what to audit, validated from CLI flags or a Lambda event."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+CHECK_ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+ACCOUNT_RE = re.compile(r"^\d{12}$")
+
+SinkName = Literal["securityhub", "dynamodb"]
+
+
+class AuditRequest(BaseModel):
+    """What one audit run covers. Empty regions means every enabled region; empty checks, every check."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    regions: list[str] = Field(default_factory=list, max_length=64)
+    checks: list[str] = Field(default_factory=list, max_length=1000)
+    sinks: list[SinkName] = Field(default_factory=list, max_length=2)
+    table: str | None = Field(default=None, min_length=3, max_length=255, pattern=r"^[a-zA-Z0-9_.-]+$")
+    max_workers: int = Field(default=16, ge=1, le=256)
+
+    @field_validator("regions")
+    @classmethod
+    def _regions(cls, value: list[str]) -> list[str]:
+        for region in value:
+            if not REGION_RE.match(region):
+                raise ValueError(f"'{region}' is not a region name (e.g. us-east-1)")
+        return list(dict.fromkeys(value))
+
+    @field_validator("checks")
+    @classmethod
+    def _checks(cls, value: list[str]) -> list[str]:
+        for check_id in value:
+            if not CHECK_ID_RE.match(check_id):
+                raise ValueError(f"'{check_id}' is not a check id (kebab-case)")
+        return list(dict.fromkeys(value))

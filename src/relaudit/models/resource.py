@@ -1,0 +1,20 @@
+"""The normalized resource document that collectors produce and checks read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class ResourceDocument(BaseModel):
+    """One resource: an envelope (where and what it is) and its JSON-safe properties."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    account_id: str
+    region: str
+    resource_type: str
+    arn: str
+    name: str
+    properties: dict[str, Any]

@@ -1,0 +1,159 @@
+"""Orchestrate one audit: plan, inventory in one thread pool, evaluate, summarize."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from relaudit.catalog.evaluate import evaluate
+from relaudit.inventory import load_collector
+from relaudit.inventory.base import CollectorContext
+from relaudit.models.check import Status
+from relaudit.models.coverage import CoverageGap
+from relaudit.models.finding import AuditResult, Finding, Summary
+from relaudit.plan import Plan, make_plan
+
+if TYPE_CHECKING:
+    from relaudit.aws import ClientFactory
+    from relaudit.catalog.loader import Catalog, CompiledCheck
+    from relaudit.models.request import AuditRequest
+    from relaudit.models.resource import ResourceDocument
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """The unit of work: one resource type in one region of one account."""
+
+    account_id: str
+    region: str
+    resource_type: str
+
+    def __str__(self) -> str:
+        return f"{self.account_id}/{self.region}/{self.resource_type}"
+
+
+def _error_code(exc: Exception) -> str:
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code") or "ClientError")
+    return type(exc).__name__
+
+
+def collect_unit(unit: Unit, factory: ClientFactory, partition: str) -> list[ResourceDocument]:
+    """Run one collector for one unit; raises on failure (the caller turns that into a gap)."""
+    ctx = CollectorContext(unit.account_id, unit.region, factory.bound(unit.region), partition)
+    return list(load_collector(unit.resource_type).collect(ctx))
+
+
+def inventory(
+    plan: Plan, factory: ClientFactory, max_workers: int, progress: Progress | None = None
+) -> tuple[list[ResourceDocument], list[CoverageGap]]:
+    """Collect every (region, type) unit of ``plan`` concurrently.
+
+    A failing unit becomes a CoverageGap and the others go on. Errors from AWS (ClientError,
+    BotoCoreError) are expected; anything else is a bug and is logged with its traceback, but
+    still isolated to its unit so one malformed response cannot sink the audit.
+    """
+    units = [Unit(plan.account_id, r, t) for r in plan.regions for t in plan.resource_types]
+    documents: list[ResourceDocument] = []
+    gaps: list[CoverageGap] = []
+    with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="relaudit") as pool:
+        pending: dict[Future[list[ResourceDocument]], Unit] = {
+            pool.submit(collect_unit, unit, factory, plan.partition): unit for unit in units
+        }
+        done_count = 0
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                unit = pending.pop(future)
+                done_count += 1
+                try:
+                    documents.extend(future.result())
+                except (ClientError, BotoCoreError) as exc:
+                    logger.warning("unit failed", extra={"unit": str(unit), "error": _error_code(exc)})
+                    gaps.append(_gap(unit, exc))
+                except Exception as exc:
+                    logger.exception("collector error", extra={"unit": str(unit)})
+                    gaps.append(_gap(unit, exc))
+                if progress:
+                    progress(done_count, len(units), str(unit))
+    return documents, gaps
+
+
+def _gap(unit: Unit, exc: Exception) -> CoverageGap:
+    return CoverageGap(
+        account_id=unit.account_id,
+        region=unit.region,
+        resource_type=unit.resource_type,
+        error_code=_error_code(exc),
+        message=str(exc)[:1000],
+    )
+
+
+def evaluate_all(checks: tuple[CompiledCheck, ...], documents: list[ResourceDocument]) -> list[Finding]:
+    """Evaluate every selected check on every document of its type."""
+    by_type: dict[str, list[CompiledCheck]] = defaultdict(list)
+    for check in checks:
+        by_type[check.definition.resource_type].append(check)
+    findings = [evaluate(check, doc) for doc in documents for check in by_type.get(doc.resource_type, [])]
+    findings.sort(key=lambda f: (f.account_id, f.region, f.check_id, f.resource_arn))
+    return findings
+
+
+def summarize(
+    plan: Plan,
+    findings: list[Finding],
+    gaps: list[CoverageGap],
+    resources: int,
+    started: dt.datetime,
+    elapsed: float,
+) -> Summary:
+    """Count a run's outcome."""
+    statuses = Counter(f.status.value for f in findings)
+    failed = Counter(f.severity.value for f in findings if f.status is Status.FAILED)
+    return Summary(
+        result="partial" if gaps else "complete",
+        started_at=started.isoformat(timespec="seconds"),
+        finished_at=(started + dt.timedelta(seconds=elapsed)).isoformat(timespec="seconds"),
+        duration_seconds=round(elapsed, 3),
+        accounts=[plan.account_id],
+        regions=list(plan.regions),
+        checks=len(plan.checks),
+        resources=resources,
+        findings={status.value: statuses.get(status.value, 0) for status in Status},
+        failed_by_severity=dict(sorted(failed.items())),
+        coverage_gaps=len(gaps),
+    )
+
+
+def run(
+    request: AuditRequest,
+    catalog: Catalog,
+    factory: ClientFactory,
+    progress: Progress | None = None,
+) -> AuditResult:
+    """Audit one account as ``request`` says and return findings, gaps and a summary.
+
+    Raises:
+        BadRequestError: The request names an unknown region or check.
+        RelauditError: The account cannot be identified or its regions listed.
+    """
+    started = dt.datetime.now(dt.UTC)
+    clock = time.monotonic()
+    plan = make_plan(request, catalog, factory)
+    documents, gaps = inventory(plan, factory, request.max_workers, progress)
+    findings = evaluate_all(plan.checks, documents)
+    gaps.sort(key=lambda g: (g.account_id, g.region, g.resource_type))
+    summary = summarize(plan, findings, gaps, len(documents), started, time.monotonic() - clock)
+    return AuditResult(summary=summary, findings=findings, coverage_gaps=gaps)

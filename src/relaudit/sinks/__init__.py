@@ -1,0 +1,1 @@
+"""Where findings go: Security Hub, DynamoDB, and local output for the CLI."""

@@ -1,0 +1,81 @@
+"""Render an audit result or the catalog for a terminal (table) or a machine (JSON)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from relaudit.models.check import Status
+
+if TYPE_CHECKING:
+    from relaudit.catalog.loader import CompiledCheck
+    from relaudit.models.finding import AuditResult
+
+_STATUS_ORDER = {Status.FAILED: 0, Status.PASSED: 1, Status.NOT_APPLICABLE: 2}
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A plain fixed-width text table."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+    line = "  ".join("{:<%d}" % w for w in widths)
+    out = [line.format(*headers).rstrip(), line.format(*("-" * w for w in widths)).rstrip()]
+    out.extend(line.format(*row).rstrip() for row in rows)
+    return "\n".join(out)
+
+
+def result_json(result: AuditResult) -> str:
+    """The JSON output contract: {"summary", "findings", "coverage_gaps"}."""
+    return json.dumps(result.model_dump(mode="json"), indent=2, ensure_ascii=False)
+
+
+def result_table(result: AuditResult, show_not_applicable: bool = False) -> str:
+    """Findings (failed first, then by severity), coverage gaps, and the summary."""
+    findings = [f for f in result.findings if show_not_applicable or f.status is not Status.NOT_APPLICABLE]
+    findings.sort(key=lambda f: (_STATUS_ORDER[f.status], -f.severity.rank, f.check_id, f.resource_arn))
+    rows = [(f.status.value, f.severity.value, f.check_id, f.region, f.resource_name) for f in findings]
+    parts = [table(("STATUS", "SEVERITY", "CHECK", "REGION", "RESOURCE"), rows)]
+    if result.coverage_gaps:
+        gap_rows = [(g.region, g.resource_type, g.error_code, g.message[:80]) for g in result.coverage_gaps]
+        parts.append("Coverage gaps (not audited):\n" + table(("REGION", "TYPE", "ERROR", "MESSAGE"), gap_rows))
+    s = result.summary
+    counts = ", ".join(f"{count} {status}" for status, count in s.findings.items())
+    failed = ", ".join(f"{n} {sev}" for sev, n in s.failed_by_severity.items()) or "none"
+    parts.append(
+        f"Result: {s.result} | {s.resources} resources, {s.checks} checks, "
+        f"{len(s.regions)} regions in {s.duration_seconds:.1f}s\n"
+        f"Findings: {counts}\nFailed by severity: {failed}\nCoverage gaps: {s.coverage_gaps}"
+    )
+    return "\n\n".join(parts)
+
+
+def check_metadata(check: CompiledCheck) -> dict[str, Any]:
+    """One check's public metadata, as `relaudit checks --format json` lists it."""
+    d = check.definition
+    return {
+        "id": d.id,
+        "title": d.title,
+        "resource_type": d.resource_type,
+        "severity": d.severity.value,
+        "best_practice": d.best_practice,
+        "references": d.references.model_dump(exclude_none=True),
+        "remediation": d.remediation.model_dump(),
+        "risk": d.risk,
+        "parameters": d.parameters,
+    }
+
+
+def checks_json(checks: Sequence[CompiledCheck]) -> str:
+    """Every check's metadata as a JSON array."""
+    return json.dumps([check_metadata(c) for c in checks], indent=2, ensure_ascii=False)
+
+
+def checks_table(checks: Sequence[CompiledCheck]) -> str:
+    """Every check as a table row."""
+    rows = [
+        (c.definition.best_practice, c.definition.severity.value, c.id, c.definition.resource_type)
+        for c in sorted(checks, key=lambda c: (c.definition.best_practice, c.id))
+    ]
+    return table(("BEST PRACTICE", "SEVERITY", "CHECK", "RESOURCE TYPE"), rows)
