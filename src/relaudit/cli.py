@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from pydantic import ValidationError
 
@@ -16,10 +16,12 @@ from relaudit.catalog.loader import Catalog, load_catalog
 from relaudit.errors import BadRequestError, RelauditError
 from relaudit.inventory import COLLECTORS
 from relaudit.models.check import Severity, Status
-from relaudit.models.finding import AuditResult
 from relaudit.models.request import AuditRequest
 from relaudit.run import run
 from relaudit.sinks import local
+
+if TYPE_CHECKING:
+    from relaudit.models.finding import AuditResult
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_PARTIAL = 0, 1, 2, 3
 
@@ -110,8 +112,8 @@ def _audit(args: argparse.Namespace) -> int:
     factory = ClientFactory(config=client_config(max_workers=request.max_workers))
     progress = _progress if sys.stderr.isatty() else None
     result = run(request, catalog, factory, progress)
-    report = local.result_json(result) if args.format == "json" else local.result_table(
-        result, args.show_not_applicable
+    report = (
+        local.result_json(result) if args.format == "json" else local.result_table(result, args.show_not_applicable)
     )
     if args.output:
         args.output.write_text(report + "\n", encoding="utf-8")

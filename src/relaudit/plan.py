@@ -107,7 +107,5 @@ def make_plan(request: AuditRequest, catalog: Catalog, factory: ClientFactory) -
             raise BadRequestError("regions", f"unknown region '{unknown[0]}'")
     account_id, partition = caller_account(factory)
     regions = request.regions or enabled_regions(factory)
-    logger.info(
-        "planned audit", extra={"account_id": account_id, "regions": len(regions), "checks": len(checks)}
-    )
+    logger.info("planned audit", extra={"account_id": account_id, "regions": len(regions), "checks": len(checks)})
     return Plan(account_id=account_id, partition=partition, regions=tuple(regions), checks=checks)

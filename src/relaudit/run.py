@@ -50,9 +50,11 @@ def _error_code(exc: Exception) -> str:
     return type(exc).__name__
 
 
-def collect_unit(unit: Unit, factory: ClientFactory, partition: str) -> list[ResourceDocument]:
+def collect_unit(
+    unit: Unit, factory: ClientFactory, partition: str, page_size: int | None = None
+) -> list[ResourceDocument]:
     """Run one collector for one unit; raises on failure (the caller turns that into a gap)."""
-    ctx = CollectorContext(unit.account_id, unit.region, factory.bound(unit.region), partition)
+    ctx = CollectorContext(unit.account_id, unit.region, factory.bound(unit.region), partition, page_size)
     return list(load_collector(unit.resource_type).collect(ctx))
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from relaudit.catalog.functions import OPTIONS
-from relaudit.catalog.loader import CompiledCheck
 from relaudit.ids import finding_id
 from relaudit.models.check import Status
 from relaudit.models.finding import Finding
-from relaudit.models.resource import ResourceDocument
+
+if TYPE_CHECKING:
+    from relaudit.catalog.loader import CompiledCheck
+    from relaudit.models.resource import ResourceDocument
 
 PARAMS_KEY = "_params"
 

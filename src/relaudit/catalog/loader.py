@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jmespath
 import yaml
 from jmespath.exceptions import JMESPathError
-from jmespath.parser import ParsedResult
 from pydantic import ValidationError
 
 from relaudit.errors import CheckFileError, RelauditError
 from relaudit.models.check import CheckDefinition
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from jmespath.parser import ParsedResult
 
 CHECKS_DIR_ENV = "RELAUDIT_CHECKS_DIR"
 

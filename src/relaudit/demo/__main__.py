@@ -6,14 +6,16 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
 from relaudit import cli
 from relaudit.demo.seed import DEMO_REGIONS, seed
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 DEMO_ENV = {
     "AWS_ACCESS_KEY_ID": "demo",
@@ -49,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         session = boto3.session.Session()
 
         def client(service: str, region: str) -> Any:
-            return session.client(service, region_name=region)
+            make: Any = session.client
+            return make(service, region_name=region)
 
         started = time.monotonic()
         planted = seed(client)

@@ -88,7 +88,8 @@ class _Seeder:
     def autoscaling(self, subnets: list[str]) -> None:
         ec2 = self.client("ec2", self.region)
         ec2.create_launch_template(
-            LaunchTemplateName="web", LaunchTemplateData={"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"}
+            LaunchTemplateName="web",
+            LaunchTemplateData={"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"},
         )
         autoscaling = self.client("autoscaling", self.region)
         for name, zones in (("web-asg", subnets[:3]), ("batch-asg", subnets[:1])):
@@ -112,7 +113,7 @@ class _Seeder:
         self.plant("sqs-queue-redrive-policy-configured", "orders-dlq", "NOT_APPLICABLE")
         sqs.create_queue(QueueName="emails")
         self.plant("sqs-queue-redrive-policy-configured", "emails", "FAILED")
-        return dlq_arn
+        return str(dlq_arn)
 
     def functions(self, subnets: list[str], group: str, dlq_arn: str) -> None:
         lam = self.client("lambda", self.region)
@@ -142,7 +143,9 @@ class _Seeder:
             )
             self.plant("lambda-function-async-failure-captured", name, "PASSED" if destination else "FAILED")
             self.plant(
-                "lambda-function-reserved-concurrency-set", name, "PASSED" if reserved is not None else "FAILED"
+                "lambda-function-reserved-concurrency-set",
+                name,
+                "PASSED" if reserved is not None else "FAILED",
             )
 
     def apis(self) -> None:
@@ -170,7 +173,9 @@ class _Seeder:
             settings = {"ThrottlingRateLimit": 200.0, "ThrottlingBurstLimit": 100} if throttled else {}
             v2.create_stage(ApiId=api, StageName="live", DefaultRouteSettings=settings)
             self.plant(
-                "apigatewayv2-stage-throttling-configured", f"{name}/live", "PASSED" if throttled else "FAILED"
+                "apigatewayv2-stage-throttling-configured",
+                f"{name}/live",
+                "PASSED" if throttled else "FAILED",
             )
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import importlib
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
-from relaudit.inventory.base import Collector
+if TYPE_CHECKING:
+    from relaudit.inventory.base import Collector
 
 COLLECTORS: dict[str, str] = {
     "AWS::ApiGateway::Stage": "relaudit.inventory.apigateway_stage",
@@ -20,7 +21,7 @@ COLLECTORS: dict[str, str] = {
 
 def load_collector(resource_type: str) -> Collector:
     """Import and return the collector module for ``resource_type``."""
-    return cast(Collector, importlib.import_module(COLLECTORS[resource_type]))
+    return cast("Collector", importlib.import_module(COLLECTORS[resource_type]))
 
 
 def iam_actions() -> frozenset[str]:

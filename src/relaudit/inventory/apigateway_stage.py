@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from relaudit.inventory.base import CollectorContext, document, paginate
-from relaudit.models.resource import ResourceDocument
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from relaudit.models.resource import ResourceDocument
 
 RESOURCE_TYPE = "AWS::ApiGateway::Stage"
 IAM_ACTIONS = frozenset({"apigateway:GET"})
 
 
-def _plans_by_stage(apigw: Any) -> dict[tuple[str, str], list[dict[str, Any]]]:
+def _plans_by_stage(apigw: Any, page_size: int | None) -> dict[tuple[str, str], list[dict[str, Any]]]:
     plans: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for plan in paginate(apigw, "get_usage_plans", "items"):
+    for plan in paginate(apigw, "get_usage_plans", "items", page_size):
         for api_stage in plan.get("apiStages") or []:
             plans[(api_stage.get("apiId", ""), api_stage.get("stage", ""))].append(
                 {
@@ -31,10 +34,10 @@ def _plans_by_stage(apigw: Any) -> dict[tuple[str, str], list[dict[str, Any]]]:
 def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     """Yield every REST API stage with ``restApiId``, ``restApiName`` and ``UsagePlans``."""
     apigw = ctx.client("apigateway")
-    apis = list(paginate(apigw, "get_rest_apis", "items"))
+    apis = list(paginate(apigw, "get_rest_apis", "items", ctx.page_size))
     if not apis:
         return
-    plans = _plans_by_stage(apigw)
+    plans = _plans_by_stage(apigw, ctx.page_size)
     for api in apis:
         for stage in apigw.get_stages(restApiId=api["id"]).get("item") or []:
             name = stage["stageName"]

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from relaudit.inventory.base import CollectorContext, document, paginate
-from relaudit.models.resource import ResourceDocument
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from relaudit.models.resource import ResourceDocument
 
 RESOURCE_TYPE = "AWS::ApiGatewayV2::Stage"
 IAM_ACTIONS = frozenset({"apigateway:GET"})
@@ -14,8 +18,8 @@ IAM_ACTIONS = frozenset({"apigateway:GET"})
 def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     """Yield every stage with ``ApiId``, ``ApiName`` and ``ProtocolType`` of its API."""
     apigw = ctx.client("apigatewayv2")
-    for api in paginate(apigw, "get_apis", "Items"):
-        for stage in paginate(apigw, "get_stages", "Items", ApiId=api["ApiId"]):
+    for api in paginate(apigw, "get_apis", "Items", ctx.page_size):
+        for stage in paginate(apigw, "get_stages", "Items", ctx.page_size, ApiId=api["ApiId"]):
             name = stage["StageName"]
             arn = f"arn:{ctx.partition}:apigateway:{ctx.region}::/apis/{api['ApiId']}/stages/{name}"
             properties = {

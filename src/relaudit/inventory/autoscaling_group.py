@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from relaudit.inventory.base import CollectorContext, document, paginate
-from relaudit.models.resource import ResourceDocument
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from relaudit.models.resource import ResourceDocument
 
 RESOURCE_TYPE = "AWS::AutoScaling::AutoScalingGroup"
 IAM_ACTIONS = frozenset({"autoscaling:DescribeAutoScalingGroups"})
@@ -14,5 +18,5 @@ IAM_ACTIONS = frozenset({"autoscaling:DescribeAutoScalingGroups"})
 def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     """Yield every Auto Scaling group."""
     autoscaling = ctx.client("autoscaling")
-    for group in paginate(autoscaling, "describe_auto_scaling_groups", "AutoScalingGroups"):
+    for group in paginate(autoscaling, "describe_auto_scaling_groups", "AutoScalingGroups", ctx.page_size):
         yield document(ctx, RESOURCE_TYPE, group["AutoScalingGroupARN"], group["AutoScalingGroupName"], group)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from relaudit.models.resource import ResourceDocument
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,7 @@ class CollectorContext:
     region: str
     client: Callable[[str], Any]
     partition: str = "aws"
+    page_size: int | None = None  # None: each API's default; tests set 2 to cross page boundaries
 
 
 class Collector(Protocol):
@@ -47,8 +50,10 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-def paginate(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[Any]:
+def paginate(client: Any, operation: str, key: str, page_size: int | None = None, **kwargs: Any) -> Iterator[Any]:
     """Yield every item under ``key`` across all pages of ``operation``."""
+    if page_size is not None:
+        kwargs["PaginationConfig"] = {"PageSize": page_size}
     for page in client.get_paginator(operation).paginate(**kwargs):
         yield from page.get(key) or []
 

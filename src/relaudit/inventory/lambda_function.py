@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from relaudit.inventory.base import CollectorContext, document, paginate
-from relaudit.models.resource import ResourceDocument
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from relaudit.models.resource import ResourceDocument
 
 RESOURCE_TYPE = "AWS::Lambda::Function"
 IAM_ACTIONS = frozenset(
@@ -30,7 +33,7 @@ def _subnet_zones(ctx: CollectorContext, subnet_ids: set[str]) -> dict[str, str]
     for start in range(0, len(ids), _FILTER_VALUES_MAX):
         chunk = ids[start : start + _FILTER_VALUES_MAX]
         for subnet in paginate(
-            ec2, "describe_subnets", "Subnets", Filters=[{"Name": "subnet-id", "Values": chunk}]
+            ec2, "describe_subnets", "Subnets", ctx.page_size, Filters=[{"Name": "subnet-id", "Values": chunk}]
         ):
             zones[subnet["SubnetId"]] = subnet["AvailabilityZone"]
     return zones
@@ -38,9 +41,7 @@ def _subnet_zones(ctx: CollectorContext, subnet_ids: set[str]) -> dict[str, str]
 
 def _event_invoke_config(ctx: CollectorContext, function_arn: str) -> dict[str, Any] | None:
     try:
-        config: dict[str, Any] = ctx.client("lambda").get_function_event_invoke_config(
-            FunctionName=function_arn
-        )
+        config: dict[str, Any] = ctx.client("lambda").get_function_event_invoke_config(FunctionName=function_arn)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
             return None
@@ -56,7 +57,7 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     GetFunctionConcurrency shares the 15/s control-plane bucket.
     """
     lam = ctx.client("lambda")
-    functions = list(paginate(lam, "list_functions", "Functions"))
+    functions = list(paginate(lam, "list_functions", "Functions", ctx.page_size))
     subnet_ids = {s for fn in functions for s in (fn.get("VpcConfig") or {}).get("SubnetIds") or []}
     zones = _subnet_zones(ctx, subnet_ids) if subnet_ids else {}
     for function in functions:

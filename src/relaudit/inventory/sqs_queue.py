@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from relaudit.inventory.base import CollectorContext, document, paginate
-from relaudit.models.resource import ResourceDocument
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from relaudit.models.resource import ResourceDocument
 
 RESOURCE_TYPE = "AWS::SQS::Queue"
 IAM_ACTIONS = frozenset({"sqs:ListQueues", "sqs:GetQueueAttributes"})
@@ -47,7 +50,7 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     """
     sqs = ctx.client("sqs")
     queues: list[dict[str, Any]] = []
-    for url in paginate(sqs, "list_queues", "QueueUrls", PaginationConfig={"PageSize": 1000}):
+    for url in paginate(sqs, "list_queues", "QueueUrls", ctx.page_size or 1000):
         try:
             attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
         except ClientError as exc:

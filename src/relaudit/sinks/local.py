@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from relaudit.models.check import Status
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from relaudit.catalog.loader import CompiledCheck
     from relaudit.models.finding import AuditResult
 
@@ -20,7 +21,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
-    line = "  ".join("{:<%d}" % w for w in widths)
+    line = "  ".join(f"{{:<{w}}}" for w in widths)
     out = [line.format(*headers).rstrip(), line.format(*("-" * w for w in widths)).rstrip()]
     out.extend(line.format(*row).rstrip() for row in rows)
     return "\n".join(out)

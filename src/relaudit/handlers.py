@@ -1,0 +1,63 @@
+"""Lambda entry point: parse the event, run the audit, return the summary."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.metrics import MetricUnit
+
+from relaudit.aws import ClientFactory, client_config
+from relaudit.catalog.loader import Catalog, load_catalog
+from relaudit.errors import BadRequestError
+from relaudit.events import request_from_event
+from relaudit.inventory import COLLECTORS
+from relaudit.run import run
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "relaudit"))
+copy_config_to_registered_loggers(source_logger=logger, include={"relaudit"})
+
+_cache: dict[str, Any] = {}
+
+
+def _catalog() -> Catalog:
+    """Loaded once per execution environment (warm starts reuse it)."""
+    if "catalog" not in _cache:
+        _cache["catalog"] = load_catalog(known_types=COLLECTORS)
+    catalog: Catalog = _cache["catalog"]
+    return catalog
+
+
+def _factory(max_workers: int) -> ClientFactory:
+    """A lazily made client factory, reused across warm starts; no clients at import time."""
+    key = f"factory-{max_workers}"
+    if key not in _cache:
+        _cache[key] = ClientFactory(config=client_config(max_workers=max_workers))
+    factory: ClientFactory = _cache[key]
+    return factory
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Audit as the event asks (a schedule, or an on-demand AuditRequest) and return the summary."""
+    try:
+        request = request_from_event(event)
+        result = run(request, _catalog(), _factory(request.max_workers))
+    except BadRequestError as exc:
+        logger.warning("bad request", extra={"field": exc.field, "reason": exc.message})
+        return {"status": "error", "error": {"field": exc.field, "message": exc.message}}
+    summary = result.summary
+    metrics.add_metric(name="FailedFindings", unit=MetricUnit.Count, value=summary.findings["FAILED"])
+    metrics.add_metric(name="CoverageGaps", unit=MetricUnit.Count, value=summary.coverage_gaps)
+    metrics.add_metric(name="ResourcesAudited", unit=MetricUnit.Count, value=summary.resources)
+    logger.info("audit finished", extra={"summary": summary.model_dump(mode="json")})
+    return {"status": summary.result, "summary": summary.model_dump(mode="json")}
