@@ -56,7 +56,7 @@ build: $(SAM_VENV)/bin/sam
 	$(SAM_VENV)/bin/sam build
 
 docs: $(STAMP)
-	$(BIN)/python -m relaudit.catalog.docs > docs/checks.md
+	$(BIN)/python -m relaudit.catalog.schema > checks/check.schema.json
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.run

@@ -33,7 +33,7 @@ def _subnet_zones(ctx: CollectorContext, subnet_ids: set[str]) -> dict[str, str]
     for start in range(0, len(ids), _FILTER_VALUES_MAX):
         chunk = ids[start : start + _FILTER_VALUES_MAX]
         for subnet in paginate(
-            ec2, "describe_subnets", "Subnets", ctx.page_size, Filters=[{"Name": "subnet-id", "Values": chunk}]
+            ec2, "describe_subnets", "Subnets", 1000, Filters=[{"Name": "subnet-id", "Values": chunk}]
         ):
             zones[subnet["SubnetId"]] = subnet["AvailabilityZone"]
     return zones
