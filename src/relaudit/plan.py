@@ -36,6 +36,14 @@ class Plan:
         """The resource types the selected checks read, in a stable order."""
         return tuple(sorted({check.definition.resource_type for check in self.checks}))
 
+    def needs(self, resource_type: str) -> frozenset[str]:
+        """The document fields the selected checks of ``resource_type`` read."""
+        fields: set[str] = set()
+        for check in self.checks:
+            if check.definition.resource_type == resource_type:
+                fields |= check.fields()
+        return frozenset(fields)
+
 
 def select_checks(catalog: Catalog, requested: list[str]) -> tuple[CompiledCheck, ...]:
     """Return the requested checks (all when none are named).

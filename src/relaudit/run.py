@@ -51,10 +51,14 @@ def _error_code(exc: Exception) -> str:
 
 
 def collect_unit(
-    unit: Unit, factory: ClientFactory, partition: str, page_size: int | None = None
+    unit: Unit,
+    factory: ClientFactory,
+    partition: str,
+    needs: frozenset[str] | None = None,
+    page_size: int | None = None,
 ) -> list[ResourceDocument]:
     """Run one collector for one unit; raises on failure (the caller turns that into a gap)."""
-    ctx = CollectorContext(unit.account_id, unit.region, factory.bound(unit.region), partition, page_size)
+    ctx = CollectorContext(unit.account_id, unit.region, factory.bound(unit.region), partition, page_size, needs)
     return list(load_collector(unit.resource_type).collect(ctx))
 
 
@@ -72,7 +76,8 @@ def inventory(
     gaps: list[CoverageGap] = []
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="relaudit") as pool:
         pending: dict[Future[list[ResourceDocument]], Unit] = {
-            pool.submit(collect_unit, unit, factory, plan.partition): unit for unit in units
+            pool.submit(collect_unit, unit, factory, plan.partition, plan.needs(unit.resource_type)): unit
+            for unit in units
         }
         done_count = 0
         while pending:

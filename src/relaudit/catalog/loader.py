@@ -37,6 +37,21 @@ class CompiledCheck:
         """The check id."""
         return self.definition.id
 
+    def fields(self) -> frozenset[str]:
+        """Every field name the check's expressions mention, at any depth.
+
+        Collectors skip enrichment calls whose field no selected check reads; over-approximating
+        (a nested name counts too) only costs a call, never a wrong finding.
+        """
+        names: set[str] = set()
+        stack = [expr.parsed for expr in (self.applies, self.passes) if expr is not None]
+        while stack:
+            node = stack.pop()
+            if node.get("type") == "field":
+                names.add(node["value"])
+            stack.extend(child for child in node.get("children", []) if isinstance(child, dict))
+        return frozenset(names)
+
 
 @dataclass
 class Catalog:

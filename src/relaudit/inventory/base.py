@@ -22,6 +22,11 @@ class CollectorContext:
     client: Callable[[str], Any]
     partition: str = "aws"
     page_size: int | None = None  # None: each API's default; tests set 2 to cross page boundaries
+    needs: frozenset[str] | None = None  # fields the selected checks read; None means all
+
+    def wants(self, field: str) -> bool:
+        """Whether a selected check reads ``field``: collectors skip enrichment calls nobody reads."""
+        return self.needs is None or field in self.needs
 
 
 class Collector(Protocol):

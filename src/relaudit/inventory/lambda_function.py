@@ -51,7 +51,7 @@ def _event_invoke_config(ctx: CollectorContext, function_arn: str) -> dict[str, 
 
 def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     """Yield every function with ``ReservedConcurrentExecutions``, ``EventInvokeConfig`` and
-    ``VpcConfig.SubnetAvailabilityZones``.
+    ``VpcConfig.SubnetAvailabilityZones``, each fetched only when a selected check reads it.
 
     GetFunction is used for concurrency because it sits in Lambda's 100 requests/s bucket, where
     GetFunctionConcurrency shares the 15/s control-plane bucket.
@@ -59,18 +59,17 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     lam = ctx.client("lambda")
     functions = list(paginate(lam, "list_functions", "Functions", ctx.page_size))
     subnet_ids = {s for fn in functions for s in (fn.get("VpcConfig") or {}).get("SubnetIds") or []}
-    zones = _subnet_zones(ctx, subnet_ids) if subnet_ids else {}
+    zones = _subnet_zones(ctx, subnet_ids) if subnet_ids and ctx.wants("SubnetAvailabilityZones") else {}
     for function in functions:
         arn = function["FunctionArn"]
-        details = lam.get_function(FunctionName=arn)
-        reserved = (details.get("Concurrency") or {}).get("ReservedConcurrentExecutions")
-        properties = {
-            **function,
-            "ReservedConcurrentExecutions": reserved,
-            "EventInvokeConfig": _event_invoke_config(ctx, arn),
-        }
+        properties = dict(function)
+        if ctx.wants("ReservedConcurrentExecutions"):
+            concurrency = lam.get_function(FunctionName=arn).get("Concurrency") or {}
+            properties["ReservedConcurrentExecutions"] = concurrency.get("ReservedConcurrentExecutions")
+        if ctx.wants("EventInvokeConfig"):
+            properties["EventInvokeConfig"] = _event_invoke_config(ctx, arn)
         vpc = function.get("VpcConfig")
-        if vpc:
+        if vpc and ctx.wants("SubnetAvailabilityZones"):
             subnets = vpc.get("SubnetIds") or []
             properties["VpcConfig"] = {
                 **vpc,

@@ -2,11 +2,10 @@
 
 Single-table design (keys are strings):
 
-| item            | pk                     | sk                           | gsi1pk (by scope)              | gsi1sk                   |
-|-----------------|------------------------|------------------------------|--------------------------------|--------------------------|
-| current finding | ``FINDING#<id>``       | ``CURRENT``                  | ``SCOPE#<account>#<region>``   | ``<check_id>#<id>``      |
-| history event   | ``FINDING#<id>``       | ``HIST#<iso time>#<status>`` | -                              | -                        |
-| run record      | ``RUN#<run_id>``       | ``RUN``                      | -                              | -                        |
+- current finding: pk ``FINDING#<id>``, sk ``CURRENT``; gsi1 (by scope): gsi1pk
+  ``SCOPE#<account>#<region>``, gsi1sk ``<check_id>#<id>``.
+- history event: pk ``FINDING#<id>``, sk ``HIST#<iso time>#<status>``.
+- run record: pk ``RUN#<run_id>``, sk ``RUN``.
 
 gsi2 (by status): gsi2pk ``STATUS#<status>``, gsi2sk ``<severity rank>#<account>#<region>#<check_id>#<id>``,
 set on current findings only. History items carry ``expires_at`` (epoch seconds, the TTL attribute).
