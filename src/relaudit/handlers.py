@@ -54,6 +54,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         result = run(request, _catalog(), _factory(request.max_workers))
     except BadRequestError as exc:
         logger.warning("bad request", extra={"field": exc.field, "reason": exc.message})
+        metrics.add_metric(name="BadRequests", unit=MetricUnit.Count, value=1)
         return {"status": "error", "error": {"field": exc.field, "message": exc.message}}
     summary = result.summary
     metrics.add_metric(name="FailedFindings", unit=MetricUnit.Count, value=summary.findings["FAILED"])
