@@ -20,7 +20,9 @@ def seeded(aws: None, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in EVENTS.glob("*.json")))
-def test_every_event_file_is_accepted(name: str, seeded: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_event_file_is_accepted(
+    name: str, seeded: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("RELAUDIT_REGIONS", "us-east-1")
     event = load_event(name)
     if event.get("regions") == []:
@@ -39,7 +41,9 @@ def test_one_region_two_checks_event(seeded: Any, lambda_context: Any) -> None:
     assert summary["findings"]["FAILED"] == sum(p.expect == "FAILED" for p in planted)
 
 
-def test_scheduled_event_uses_environment_scope(seeded: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_scheduled_event_uses_environment_scope(
+    seeded: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("RELAUDIT_REGIONS", "us-east-1")
     monkeypatch.setenv("RELAUDIT_CHECKS", "autoscaling-group-multi-az")
     response = handlers.handler(load_event("scheduled"), lambda_context)

@@ -61,7 +61,9 @@ def test_enrichment_calls_follow_the_selected_checks(planted: Any, factory: Any)
     """Only the reserved-concurrency check selected: no event-invoke-config or subnet calls."""
     seen: list[str] = []
     for service in ("lambda", "ec2"):
-        factory.client(service, "us-east-1").meta.events.register("before-call", lambda model, **_: seen.append(model.name))
+        factory.client(service, "us-east-1").meta.events.register(
+            "before-call", lambda model, **_: seen.append(model.name)
+        )
     run(AuditRequest(regions=["us-east-1"], checks=["lambda-function-reserved-concurrency-set"]), CATALOG, factory)
     assert "GetFunction" in seen
     assert "GetFunctionEventInvokeConfig" not in seen
