@@ -30,6 +30,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]
+DEADLINE_EXCEEDED = "DeadlineExceeded"
+
+
+class DeadlineExceededError(Exception):
+    """A unit was not collected (or not finished) before the run's deadline."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,8 @@ class Unit:
 
 
 def _error_code(exc: Exception) -> str:
+    if isinstance(exc, DeadlineExceededError):
+        return DEADLINE_EXCEEDED
     if isinstance(exc, ClientError):
         return str(exc.response.get("Error", {}).get("Code") or "ClientError")
     return type(exc).__name__
@@ -56,32 +63,52 @@ def collect_unit(
     partition: str,
     needs: frozenset[str] | None = None,
     page_size: int | None = None,
+    deadline: float | None = None,
 ) -> list[ResourceDocument]:
     """Run one collector for one unit; raises on failure (the caller turns that into a gap)."""
+    if deadline is not None and time.monotonic() >= deadline:
+        raise DeadlineExceededError("not collected: the run's deadline passed before this unit started")
     ctx = CollectorContext(unit.account_id, unit.region, factory.bound(unit.region), partition, page_size, needs)
     return list(load_collector(unit.resource_type).collect(ctx))
 
 
 def inventory(
-    plan: Plan, factory: ClientFactory, max_workers: int, progress: Progress | None = None
+    plan: Plan,
+    factory: ClientFactory,
+    max_workers: int,
+    progress: Progress | None = None,
+    deadline: float | None = None,
 ) -> tuple[list[ResourceDocument], list[CoverageGap]]:
     """Collect every (region, type) unit of ``plan`` concurrently.
 
     A failing unit becomes a CoverageGap and the others go on. Errors from AWS (ClientError,
     BotoCoreError) are expected; anything else is a bug and is logged with its traceback, but
     still isolated to its unit so one malformed response cannot sink the audit.
+
+    With a ``deadline`` (a ``time.monotonic()`` value), units not started by then and units still
+    running then become ``DeadlineExceeded`` gaps; the pool is not waited for, so the caller can
+    still flush what was collected.
     """
     units = [Unit(plan.account_id, r, t) for r in plan.regions for t in plan.resource_types]
     documents: list[ResourceDocument] = []
     gaps: list[CoverageGap] = []
-    with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="relaudit") as pool:
+    pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="relaudit")
+    try:
         pending: dict[Future[list[ResourceDocument]], Unit] = {
-            pool.submit(collect_unit, unit, factory, plan.partition, plan.needs(unit.resource_type)): unit
+            pool.submit(
+                collect_unit, unit, factory, plan.partition, plan.needs(unit.resource_type), deadline=deadline
+            ): unit
             for unit in units
         }
         done_count = 0
         while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            done, _ = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+            if not done:
+                logger.warning("deadline reached", extra={"units_abandoned": len(pending)})
+                late = DeadlineExceededError("not finished: the run's deadline passed while this unit ran")
+                gaps.extend(_gap(unit, late) for unit in pending.values())
+                break
             for future in done:
                 unit = pending.pop(future)
                 done_count += 1
@@ -95,6 +122,8 @@ def inventory(
                     gaps.append(_gap(unit, exc))
                 if progress:
                     progress(done_count, len(units), str(unit))
+    finally:
+        pool.shutdown(wait=deadline is None, cancel_futures=True)
     return documents, gaps
 
 
@@ -149,8 +178,12 @@ def run(
     catalog: Catalog,
     factory: ClientFactory,
     progress: Progress | None = None,
+    deadline: float | None = None,
 ) -> AuditResult:
     """Audit one account as ``request`` says and return findings, gaps and a summary.
+
+    ``deadline`` (a ``time.monotonic()`` value) bounds collection: what is not collected by then
+    becomes ``DeadlineExceeded`` coverage gaps and the run reports partial (see :func:`inventory`).
 
     Raises:
         BadRequestError: The request names an unknown region or check.
@@ -159,7 +192,7 @@ def run(
     started = dt.datetime.now(dt.UTC)
     clock = time.monotonic()
     plan = make_plan(request, catalog, factory)
-    documents, gaps = inventory(plan, factory, request.max_workers, progress)
+    documents, gaps = inventory(plan, factory, request.max_workers, progress, deadline)
     findings = evaluate_all(plan.checks, documents)
     gaps.sort(key=lambda g: (g.account_id, g.region, g.resource_type))
     summary = summarize(plan, findings, gaps, len(documents), started, time.monotonic() - clock)
