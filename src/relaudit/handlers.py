@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -25,6 +26,7 @@ metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "rela
 copy_config_to_registered_loggers(source_logger=logger, include={"relaudit"})
 
 _cache: dict[str, Any] = {}
+FLUSH_MARGIN_ENV = "RELAUDIT_FLUSH_MARGIN_SECONDS"
 
 
 def _catalog() -> Catalog:
@@ -44,6 +46,16 @@ def _factory(max_workers: int) -> ClientFactory:
     return factory
 
 
+def _deadline(context: LambdaContext) -> float:
+    """When collection must stop: the time left minus a margin (env, else min(60 s, a quarter)) to flush."""
+    remaining = context.get_remaining_time_in_millis() / 1000
+    try:
+        margin = float(os.environ[FLUSH_MARGIN_ENV])
+    except (KeyError, ValueError):
+        margin = min(60.0, remaining / 4)
+    return time.monotonic() + remaining - margin
+
+
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
@@ -51,7 +63,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Audit as the event asks (a schedule, or an on-demand AuditRequest) and return the summary."""
     try:
         request = request_from_event(event)
-        result = run(request, _catalog(), _factory(request.max_workers))
+        result = run(request, _catalog(), _factory(request.max_workers), deadline=_deadline(context))
     except BadRequestError as exc:
         logger.warning("bad request", extra={"field": exc.field, "reason": exc.message})
         metrics.add_metric(name="BadRequests", unit=MetricUnit.Count, value=1)
