@@ -14,6 +14,7 @@ from relaudit.aws import ClientFactory, client_config
 from relaudit.catalog.loader import Catalog, load_catalog
 from relaudit.errors import BadRequestError
 from relaudit.events import request_from_event
+from relaudit.idempotency import idempotent_schedule
 from relaudit.inventory import COLLECTORS
 from relaudit.run import run
 
@@ -59,6 +60,7 @@ def _deadline(context: LambdaContext) -> float:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
+@idempotent_schedule(lambda: _factory(1).client("dynamodb"))  # scheduled events: once per firing
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Audit as the event asks (a schedule, or an on-demand AuditRequest) and return the summary."""
     try:
