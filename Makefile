@@ -7,7 +7,7 @@ SAM_VENV := .venv-sam
 export MOTO_EC2_LOAD_DEFAULT_AMIS := false
 
 .PHONY: install dev demo test lint format typecheck test-unit test-integration test-acceptance \
-        validate build bench pr clean docs
+        validate build bench pr clean docs build-AuditFunction lambda-code
 
 install dev: $(STAMP)
 
@@ -54,6 +54,34 @@ validate: $(SAM_VENV)/bin/sam
 
 build: $(SAM_VENV)/bin/sam
 	$(SAM_VENV)/bin/sam build
+
+# The Lambda artifact. `sam build` (template.yaml: BuildMethod makefile) runs `make build-AuditFunction`
+# with ARTIFACTS_DIR set, from a scratch copy of src/. Dependencies are the manylinux aarch64 wheels
+# for the function's runtime (python3.13, arm64) whatever the build host is; the package and checks/
+# (as relaudit/checks, where relaudit.catalog.loader looks) come from this repository.
+REPO := $(patsubst %/,%,$(dir $(abspath $(firstword $(MAKEFILE_LIST)))))
+LAMBDA_PYTHON := 3.13
+LAMBDA_PLATFORMS := --platform manylinux2014_aarch64 --platform manylinux_2_28_aarch64
+
+build-AuditFunction:
+	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set: run this through sam build (make build)"; exit 2; }
+	$(PY) -c 'import sys, tomllib; print(*tomllib.load(open(sys.argv[1], "rb"))["project"]["dependencies"], sep="\n")' \
+	    "$(REPO)/pyproject.toml" > "$(ARTIFACTS_DIR)/.requirements.txt"
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile --upgrade --target "$(ARTIFACTS_DIR)" \
+	    --implementation cp --python-version $(LAMBDA_PYTHON) --only-binary=:all: $(LAMBDA_PLATFORMS) \
+	    -r "$(ARTIFACTS_DIR)/.requirements.txt"
+	rm -f "$(ARTIFACTS_DIR)/.requirements.txt"
+	$(MAKE) --no-print-directory -f "$(REPO)/Makefile" lambda-code
+
+# The offline half of the artifact (tests/integration/test_packaging.py runs it): code and checks.
+lambda-code:
+	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set"; exit 2; }
+	rm -rf "$(ARTIFACTS_DIR)/relaudit"
+	cp -R "$(REPO)/src/relaudit" "$(ARTIFACTS_DIR)/relaudit"
+	rm -rf "$(ARTIFACTS_DIR)/relaudit/demo"
+	mkdir -p "$(ARTIFACTS_DIR)/relaudit/checks"
+	cp "$(REPO)"/checks/*.yaml "$(ARTIFACTS_DIR)/relaudit/checks/"
+	find "$(ARTIFACTS_DIR)/relaudit" -name __pycache__ -type d -prune -exec rm -rf {} +
 
 docs: $(STAMP)
 	$(BIN)/python -m relaudit.catalog.schema > checks/check.schema.json
