@@ -19,6 +19,7 @@ from relaudit.models.check import Severity, Status
 from relaudit.models.request import AuditRequest
 from relaudit.run import run
 from relaudit.sinks import local
+from relaudit.sinks.dynamodb import ensure_table
 
 if TYPE_CHECKING:
     from relaudit.models.finding import AuditResult
@@ -63,6 +64,16 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--checks-dir", type=Path, action="append", default=[], help="extra check files")
     audit.add_argument("--max-workers", type=int, default=16, help="concurrent API units (default 16)")
     audit.add_argument("--show-not-applicable", action="store_true", help="table: list N/A findings")
+    audit.add_argument(
+        "--sink",
+        dest="sinks",
+        choices=("securityhub", "dynamodb"),
+        action="append",
+        default=[],
+        help="publish findings there (repeatable); both keep their lifecycle state in --table",
+    )
+    audit.add_argument("--table", help="the DynamoDB findings table (needed by every sink)")
+    audit.add_argument("--create-table", action="store_true", help="create --table if it does not exist")
     audit.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
 
     checks = commands.add_parser("checks", help="list the checks")
@@ -99,7 +110,13 @@ def exit_code(result: AuditResult, fail_on: Severity | None) -> int:
 
 def _request(args: argparse.Namespace) -> AuditRequest:
     try:
-        return AuditRequest(regions=args.regions, checks=args.checks, max_workers=args.max_workers)
+        return AuditRequest(
+            regions=args.regions,
+            checks=args.checks,
+            max_workers=args.max_workers,
+            sinks=args.sinks,
+            table=args.table,
+        )
     except ValidationError as exc:
         first = exc.errors()[0]
         field = "--" + str(first["loc"][0]).replace("_", "-")
@@ -110,6 +127,11 @@ def _audit(args: argparse.Namespace) -> int:
     request = _request(args)
     catalog = _load(args.checks_dir)
     factory = ClientFactory(config=client_config(max_workers=request.max_workers))
+    if args.create_table:
+        if not request.table:
+            raise BadRequestError("--create-table", "name the table with --table NAME")
+        if ensure_table(factory.client("dynamodb"), request.table):
+            print(f"relaudit: created table {request.table} in {factory.home_region}", file=sys.stderr)
     progress = _progress if sys.stderr.isatty() else None
     result = run(request, catalog, factory, progress)
     report = (

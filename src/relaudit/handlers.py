@@ -74,5 +74,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     metrics.add_metric(name="FailedFindings", unit=MetricUnit.Count, value=summary.findings["FAILED"])
     metrics.add_metric(name="CoverageGaps", unit=MetricUnit.Count, value=summary.coverage_gaps)
     metrics.add_metric(name="ResourcesAudited", unit=MetricUnit.Count, value=summary.resources)
+    if summary.sinks:
+        metrics.add_metric(name="UndeliveredFindings", unit=MetricUnit.Count, value=summary.undelivered_findings)
     logger.info("audit finished", extra={"summary": summary.model_dump(mode="json")})
     return {"status": summary.result, "summary": summary.model_dump(mode="json")}

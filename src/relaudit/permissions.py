@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from relaudit import plan
 from relaudit.inventory import iam_actions
+from relaudit.sinks import dynamodb, securityhub
 
 
 def audit_read_actions() -> frozenset[str]:
     """Read actions against the audited account: every collector's plus the planner's."""
     return iam_actions() | plan.IAM_ACTIONS
+
+
+def sink_write_actions() -> frozenset[str]:
+    """Exactly the actions the sinks call at run time: Security Hub import and the table's item operations.
+
+    ``securityhub:BatchImportFindings`` is called in each audited account (its own findings);
+    the dynamodb actions apply to the findings table and its indexes (Query reads the previous
+    state and runs on the GSIs). ``--create-table`` needs ``dynamodb.TABLE_ADMIN_ACTIONS`` too (CLI only).
+    """
+    return securityhub.IAM_ACTIONS | dynamodb.IAM_ACTIONS

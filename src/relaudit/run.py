@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -20,12 +21,14 @@ from relaudit.models.check import Status
 from relaudit.models.coverage import CoverageGap
 from relaudit.models.finding import AuditResult, Finding, Summary
 from relaudit.plan import Plan, make_plan
+from relaudit.sinks.delivery import SinkClients, publish
 
 if TYPE_CHECKING:
     from relaudit.aws import ClientFactory
     from relaudit.catalog.loader import Catalog, CompiledCheck
     from relaudit.models.request import AuditRequest
     from relaudit.models.resource import ResourceDocument
+    from relaudit.sinks.retry import DeliveryOptions
 
 logger = logging.getLogger(__name__)
 
@@ -173,17 +176,38 @@ def summarize(
     )
 
 
+def completed_scope(plan: Plan, gaps: list[CoverageGap]) -> frozenset[tuple[str, str, str]]:
+    """The (account, region, check id) units this run fully read: plan regions x checks, minus gaps.
+
+    A check's unit is incomplete when its resource type has a coverage gap in that region; the
+    lifecycle archives nothing outside the completed units.
+    """
+    missing = {(gap.account_id, gap.region, gap.resource_type) for gap in gaps}
+    return frozenset(
+        (plan.account_id, region, check.definition.id)
+        for region in plan.regions
+        for check in plan.checks
+        if (plan.account_id, region, check.definition.resource_type) not in missing
+    )
+
+
 def run(
     request: AuditRequest,
     catalog: Catalog,
     factory: ClientFactory,
     progress: Progress | None = None,
     deadline: float | None = None,
+    sink_clients: SinkClients | None = None,
+    delivery_options: DeliveryOptions | None = None,
 ) -> AuditResult:
     """Audit one account as ``request`` says and return findings, gaps and a summary.
 
     ``deadline`` (a ``time.monotonic()`` value) bounds collection: what is not collected by then
     becomes ``DeadlineExceeded`` coverage gaps and the run reports partial (see :func:`inventory`).
+
+    With ``request.sinks`` the findings then go to Security Hub and/or the findings table
+    (:mod:`relaudit.sinks.delivery`): ``sink_clients`` gives the table's factory and one factory per
+    audited account (default: ``factory`` for both); ``delivery_options`` sets retries and clocks.
 
     Raises:
         BadRequestError: The request names an unknown region or check.
@@ -196,4 +220,21 @@ def run(
     findings = evaluate_all(plan.checks, documents)
     gaps.sort(key=lambda g: (g.account_id, g.region, g.resource_type))
     summary = summarize(plan, findings, gaps, len(documents), started, time.monotonic() - clock)
-    return AuditResult(summary=summary, findings=findings, coverage_gaps=gaps)
+    summary.run_id = f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+    result = AuditResult(
+        summary=summary, findings=findings, coverage_gaps=gaps, completed_scope=completed_scope(plan, gaps)
+    )
+    if request.sinks and request.table:
+        clients = sink_clients or SinkClients(table=factory, accounts={plan.account_id: factory})
+        with ThreadPoolExecutor(max_workers=request.max_workers, thread_name_prefix="relaudit-sink") as pool:
+            result = publish(
+                result,
+                sinks=list(request.sinks),
+                table_name=request.table,
+                clients=clients,
+                check_ids=[check.definition.id for check in plan.checks],
+                elapsed=lambda: time.monotonic() - clock,
+                options=delivery_options,
+                executor=pool,
+            )
+    return result

@@ -32,6 +32,24 @@ class Finding(BaseModel):
     remediation_url: str
 
 
+class SinkReport(BaseModel):
+    """What one sink (Security Hub or DynamoDB) did with a run's findings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sink: Literal["securityhub", "dynamodb"]
+    delivered: int = Field(default=0, description="Findings the sink accepted in this run (archives included)")
+    archived: int = Field(default=0, description="Of those, findings archived (resource gone or check not applicable)")
+    unchanged: int = Field(default=0, description="Security Hub: unchanged findings not re-sent (re-send policy)")
+    not_applicable: int = Field(default=0, description="Security Hub: NOT_APPLICABLE findings, never sent")
+    not_enabled: int = Field(default=0, description="Security Hub: findings in regions where it is not enabled")
+    history: int = Field(default=0, description="DynamoDB: status transitions recorded")
+    superseded: int = Field(default=0, description="DynamoDB: a newer state was already stored")
+    undelivered: int = Field(default=0, description="Findings that still failed after retries")
+    errors: dict[str, int] = Field(default_factory=dict, description="Undelivered findings by error code")
+    notes: list[str] = Field(default_factory=list)
+
+
 class Summary(BaseModel):
     """Counts and outcome of one audit run."""
 
@@ -49,6 +67,8 @@ class Summary(BaseModel):
     failed_by_severity: dict[str, int]
     coverage_gaps: int
     undelivered_findings: int = 0
+    run_id: str | None = None
+    sinks: list[SinkReport] = Field(default_factory=list)
 
 
 class AuditResult(BaseModel):
@@ -59,3 +79,6 @@ class AuditResult(BaseModel):
     summary: Summary
     findings: list[Finding]
     coverage_gaps: list[CoverageGap]
+    # The (account, region, check id) units that completed: the only ones the lifecycle may archive
+    # in. Not part of the JSON output.
+    completed_scope: frozenset[tuple[str, str, str]] = Field(default_factory=frozenset, exclude=True)

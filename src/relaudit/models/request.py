@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 CHECK_ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -22,7 +22,9 @@ class AuditRequest(BaseModel):
     regions: list[str] = Field(default_factory=list, max_length=64)
     checks: list[str] = Field(default_factory=list, max_length=1000)
     sinks: list[SinkName] = Field(default_factory=list, max_length=2)
-    table: str | None = Field(default=None, min_length=3, max_length=255, pattern=r"^[a-zA-Z0-9_.-]+$")
+    table: str | None = Field(
+        default=None, min_length=3, max_length=255, pattern=r"^[a-zA-Z0-9_.-]+$", validate_default=True
+    )
     max_workers: int = Field(default=16, ge=1, le=256)
 
     @field_validator("regions")
@@ -32,6 +34,19 @@ class AuditRequest(BaseModel):
             if not REGION_RE.match(region):
                 raise ValueError(f"'{region}' is not a region name (e.g. us-east-1)")
         return list(dict.fromkeys(value))
+
+    @field_validator("sinks")
+    @classmethod
+    def _sinks(cls, value: list[SinkName]) -> list[SinkName]:
+        return list(dict.fromkeys(value))
+
+    @field_validator("table")
+    @classmethod
+    def _table_for_sinks(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # The table is the findings' memory: Security Hub's lifecycle (first seen, what to archive) lives there.
+        if value is None and info.data.get("sinks"):
+            raise ValueError(f"the {' and '.join(info.data['sinks'])} sink needs a findings table (name one)")
+        return value
 
     @field_validator("checks")
     @classmethod

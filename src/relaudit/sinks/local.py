@@ -49,7 +49,22 @@ def result_table(result: AuditResult, show_not_applicable: bool = False) -> str:
         f"{len(s.regions)} regions in {s.duration_seconds:.1f}s\n"
         f"Findings: {counts}\nFailed by severity: {failed}\nCoverage gaps: {s.coverage_gaps}"
     )
+    if s.sinks:
+        parts.append(sinks_text(result))
     return "\n\n".join(parts)
+
+
+def sinks_text(result: AuditResult) -> str:
+    """One line per sink (what was delivered, archived, skipped, lost), then the notes."""
+    lines = []
+    for report in result.summary.sinks:
+        counts = report.model_dump(exclude={"sink", "errors", "notes"})
+        shown = ", ".join(f"{value} {name.replace('_', ' ')}" for name, value in counts.items() if value)
+        errors = ", ".join(f"{n} {code}" for code, n in report.errors.items())
+        lines.append(f"{report.sink}: {shown or 'nothing to do'}" + (f" (errors: {errors})" if errors else ""))
+        lines.extend(f"  note: {note}" for note in report.notes)
+    lines.append(f"Undelivered findings: {result.summary.undelivered_findings} | run {result.summary.run_id}")
+    return "Sinks:\n" + "\n".join(lines)
 
 
 def check_metadata(check: CompiledCheck) -> dict[str, Any]:

@@ -1,14 +1,24 @@
 """The DynamoDB findings table's schema: one definition for --create-table and template.yaml.
 
-Single-table design (keys are strings):
+Single-table design; every key is a string; both GSIs are overloaded (each item kind puts its own
+prefix in gsi1pk/gsi2pk):
 
-- current finding: pk ``FINDING#<id>``, sk ``CURRENT``; gsi1 (by scope): gsi1pk
-  ``SCOPE#<account>#<region>``, gsi1sk ``<check_id>#<id>``.
-- history event: pk ``FINDING#<id>``, sk ``HIST#<iso time>#<status>``.
-- run record: pk ``RUN#<run_id>``, sk ``RUN``.
+- current finding: pk ``FINDING#<id>``, sk ``CURRENT``;
+  by-scope gsi1pk ``SCOPE#<account>#<region>``, gsi1sk ``<check>#<id>``;
+  by-status gsi2pk ``STATUS#<PASSED|FAILED|NOT_APPLICABLE|ARCHIVED>``,
+  gsi2sk ``<rank>#<account>#<region>#<check>#<id>``.
+- history event: pk ``FINDING#<id>``, sk ``HIST#<time>#<event>``;
+  by-scope gsi1pk ``RESOURCE#<arn>``, gsi1sk ``<time>#<check>``;
+  by-status gsi2pk ``RUN#<run id>``, gsi2sk ``<id>``.
+- run record: pk ``RUN#<run id>``, sk ``RUN``; by-scope gsi1pk ``RUNS``, gsi1sk ``<recorded at>#<run id>``.
 
-gsi2 (by status): gsi2pk ``STATUS#<status>``, gsi2sk ``<severity rank>#<account>#<region>#<check_id>#<id>``,
-set on current findings only. History items carry ``expires_at`` (epoch seconds, the TTL attribute).
+Access patterns: current findings of an account and region (optionally one check: begins_with on
+gsi1sk); current findings by status, most severe first (``<rank>`` is 0 INFORMATIONAL .. 4
+CRITICAL; ScanIndexForward=False); one finding's history (pk, begins_with ``HIST#``); one
+resource's history across checks (gsi1 ``RESOURCE#<arn>``, an ARN over 1000 bytes is hashed);
+the latest runs (gsi1 ``RUNS``, descending) and what one run changed (gsi2 ``RUN#<run id>``).
+History items, run records and archived current items carry ``expires_at`` (epoch seconds, the
+TTL attribute). See :mod:`relaudit.sinks.dynamodb` for the code that reads and writes them.
 """
 
 from __future__ import annotations

@@ -1,0 +1,285 @@
+"""The finding lifecycle (pure): from this run's findings and the stored state, what each sink must do.
+
+Rules:
+- Only units that completed in this run, (account, region, check), are reconciled: a stored
+  finding outside them is left exactly as it is (a run narrowed by --regions or --checks, or a
+  unit that failed, archives nothing).
+- A stored finding missing from a completed unit belongs to a resource that is gone: it becomes
+  ARCHIVED (and Security Hub gets RecordState ARCHIVED if it holds the finding).
+- A finding that now passes is sent as Compliance PASSED, still ACTIVE (Security Hub shows it
+  resolved); ``resolved_at`` records when.
+- NOT_APPLICABLE is never sent to Security Hub; if Security Hub holds an active finding for it
+  (the check applied before), that finding is archived with Compliance NOT_AVAILABLE.
+- Re-send policy: a finding whose ASFF content (everything but UpdatedAt/LastObservedAt) is what
+  Security Hub last acknowledged is not re-sent, unless that acknowledgement is older than the
+  refresh interval (default 7 days, far inside Security Hub's 90-day expiry).
+- CreatedAt/FirstObservedAt are the first sighting; UpdatedAt is strictly increasing per finding.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Literal
+
+from relaudit.models.check import Status
+from relaudit.sinks.asff import content_hash, iso, parse_iso, to_asff
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from relaudit.models.finding import Finding
+
+RecordState = Literal["ACTIVE", "ARCHIVED"]
+EventName = Literal["NEW", "STATUS_CHANGED", "ARCHIVED", "REAPPEARED"]
+Scope = frozenset[tuple[str, str, str]]  # completed (account, region, check id) units
+DEFAULT_REFRESH = dt.timedelta(days=7)
+_TICK = dt.timedelta(milliseconds=1)
+
+
+@dataclass(frozen=True)
+class StoredFinding:
+    """A finding's current state as the table keeps it."""
+
+    finding: Finding
+    record_state: RecordState
+    first_seen: str
+    last_seen: str
+    status_changed_at: str
+    updated_at: str
+    run_id: str
+    resolved_at: str | None = None
+    archived_at: str | None = None
+    sh_hash: str | None = None  # content hash of what Security Hub last acknowledged
+    sh_record_state: RecordState | None = None
+    sh_synced_at: str | None = None  # when Security Hub acknowledged it
+
+    @property
+    def unit(self) -> tuple[str, str, str]:
+        """The (account, region, check) unit the finding belongs to."""
+        return unit_of(self.finding)
+
+
+@dataclass(frozen=True)
+class HistoryEvent:
+    """One status transition of one finding (kept with a TTL)."""
+
+    finding: Finding
+    at: str
+    event: EventName
+    status: Status
+    previous_status: Status | None
+    record_state: RecordState
+    run_id: str
+
+
+@dataclass(frozen=True)
+class Transition:
+    """What to do with one finding id in this run."""
+
+    state: StoredFinding  # the state to store (Security Hub fields as before; see :func:`acknowledged`)
+    previous: StoredFinding | None
+    event: HistoryEvent | None = None
+    asff: dict[str, Any] | None = None  # what to import into Security Hub; None: nothing to send
+    asff_hash: str | None = None
+    unchanged: bool = False  # Security Hub already holds this content (policy: not re-sent)
+    write: bool = True  # the table item must be written
+
+    @property
+    def finding_id(self) -> str:
+        """The finding's id."""
+        return self.state.finding.id
+
+
+def unit_of(finding: Finding) -> tuple[str, str, str]:
+    """The (account, region, check) unit a finding belongs to."""
+    return (finding.account_id, finding.region, finding.check_id)
+
+
+def next_update(now: dt.datetime, previous: str | None) -> str:
+    """This run's UpdatedAt for a finding: now, but always later than the previous one."""
+    if previous is not None:
+        floor = parse_iso(previous) + _TICK
+        if floor > now:
+            return iso(floor)
+    return iso(now)
+
+
+def _sh_desired(
+    finding: Finding, first_seen: str, last_seen: str, updated_at: str, record_state: RecordState
+) -> dict[str, Any]:
+    return to_asff(
+        finding,
+        created_at=first_seen,
+        updated_at=updated_at,
+        last_observed_at=last_seen,
+        record_state=record_state,
+    )
+
+
+def _should_send(
+    asff: dict[str, Any], digest: str, previous: StoredFinding | None, now: dt.datetime, refresh: dt.timedelta
+) -> bool:
+    if previous is None or previous.sh_hash != digest:
+        return True
+    if asff["RecordState"] == "ARCHIVED":
+        return False  # an acknowledged archive needs no refresh
+    synced = previous.sh_synced_at
+    return synced is None or now - parse_iso(synced) >= refresh
+
+
+def _resolved_at(previous: StoredFinding | None, status: Status, at: str) -> str | None:
+    if status is Status.FAILED:
+        return None
+    if previous is not None and previous.record_state == "ACTIVE" and previous.finding.status is Status.FAILED:
+        return at
+    return previous.resolved_at if previous else None
+
+
+def _event(previous: StoredFinding | None, finding: Finding) -> EventName | None:
+    if previous is None:
+        return "NEW"
+    if previous.record_state == "ARCHIVED":
+        return "REAPPEARED"
+    if previous.finding.status is not finding.status:
+        return "STATUS_CHANGED"
+    return None
+
+
+def _current(
+    finding: Finding,
+    previous: StoredFinding | None,
+    now: dt.datetime,
+    run_id: str,
+    securityhub: bool,
+    refresh: dt.timedelta,
+) -> Transition:
+    at = next_update(now, previous.updated_at if previous else None)
+    event = _event(previous, finding)
+    state = StoredFinding(
+        finding=finding,
+        record_state="ACTIVE",
+        first_seen=previous.first_seen if previous else at,
+        last_seen=at,
+        status_changed_at=at if event else (previous.status_changed_at if previous else at),
+        updated_at=at,
+        run_id=run_id,
+        resolved_at=_resolved_at(previous, finding.status, at),
+        archived_at=None,
+        sh_hash=previous.sh_hash if previous else None,
+        sh_record_state=previous.sh_record_state if previous else None,
+        sh_synced_at=previous.sh_synced_at if previous else None,
+    )
+    history = None
+    if event is not None:
+        history = HistoryEvent(
+            finding=finding,
+            at=at,
+            event=event,
+            status=finding.status,
+            previous_status=previous.finding.status if previous else None,
+            record_state="ACTIVE",
+            run_id=run_id,
+        )
+    if not securityhub:
+        return Transition(state=state, previous=previous, event=history)
+    if finding.status is Status.NOT_APPLICABLE:
+        if previous is None or previous.sh_record_state != "ACTIVE":
+            return Transition(state=state, previous=previous, event=history)
+        asff = _sh_desired(finding, state.first_seen, state.last_seen, at, "ARCHIVED")
+    else:
+        asff = _sh_desired(finding, state.first_seen, state.last_seen, at, "ACTIVE")
+    digest = content_hash(asff)
+    if not _should_send(asff, digest, previous, now, refresh):
+        return Transition(state=state, previous=previous, event=history, unchanged=True)
+    return Transition(state=state, previous=previous, event=history, asff=asff, asff_hash=digest)
+
+
+def _gone(previous: StoredFinding, now: dt.datetime, run_id: str, securityhub: bool) -> Transition | None:
+    """A stored finding whose resource no longer appears in its (completed) unit."""
+    already = previous.record_state == "ARCHIVED"
+    sh_active = previous.sh_record_state == "ACTIVE"
+    if already and not (securityhub and sh_active):
+        return None
+    at = next_update(now, previous.updated_at)
+    state = previous
+    history = None
+    if not already:
+        state = replace(
+            previous,
+            record_state="ARCHIVED",
+            status_changed_at=at,
+            updated_at=at,
+            run_id=run_id,
+            archived_at=at,
+            resolved_at=at if previous.finding.status is Status.FAILED else previous.resolved_at,
+        )
+        history = HistoryEvent(
+            finding=previous.finding,
+            at=at,
+            event="ARCHIVED",
+            status=previous.finding.status,
+            previous_status=previous.finding.status,
+            record_state="ARCHIVED",
+            run_id=run_id,
+        )
+    else:
+        state = replace(previous, updated_at=at, run_id=run_id)
+    if not (securityhub and sh_active):
+        return Transition(state=state, previous=previous, event=history)
+    asff = _sh_desired(previous.finding, previous.first_seen, previous.last_seen, at, "ARCHIVED")
+    # An already-archived item is written again only if Security Hub acknowledges the archive.
+    return Transition(
+        state=state, previous=previous, event=history, asff=asff, asff_hash=content_hash(asff), write=not already
+    )
+
+
+def plan_lifecycle(
+    findings: Iterable[Finding],
+    previous: Iterable[StoredFinding],
+    scope: Scope,
+    now: dt.datetime,
+    run_id: str,
+    *,
+    securityhub: bool,
+    refresh: dt.timedelta = DEFAULT_REFRESH,
+) -> list[Transition]:
+    """Decide, for every finding of this run and every stored finding in ``scope``, what to store and send.
+
+    Args:
+        findings: This run's findings (all of them come from completed units).
+        previous: Stored findings read from the table; those outside ``scope`` are ignored.
+        scope: The (account, region, check) units that completed in this run.
+        now: This run's time.
+        run_id: This run's id, recorded on what it writes.
+        securityhub: Whether Security Hub is a sink in this run.
+        refresh: Re-send an unchanged, still-active finding when Security Hub's copy is this old.
+
+    Returns:
+        One transition per finding id that needs a write or an import, current findings first.
+    """
+    stored = {item.finding.id: item for item in previous if item.unit in scope}
+    transitions: list[Transition] = []
+    seen: set[str] = set()
+    for finding in findings:
+        if finding.id in seen:
+            continue
+        seen.add(finding.id)
+        transitions.append(_current(finding, stored.get(finding.id), now, run_id, securityhub, refresh))
+    for finding_id in sorted(stored.keys() - seen):
+        transition = _gone(stored[finding_id], now, run_id, securityhub)
+        if transition is not None:
+            transitions.append(transition)
+    return transitions
+
+
+def acknowledged(transition: Transition, at: str) -> StoredFinding:
+    """The state to store once Security Hub has acknowledged ``transition.asff``."""
+    if transition.asff is None:
+        return transition.state
+    return replace(
+        transition.state,
+        sh_hash=transition.asff_hash,
+        sh_record_state=transition.asff["RecordState"],
+        sh_synced_at=at,
+    )

@@ -1,0 +1,240 @@
+"""Import ASFF findings into Security Hub: per account and region, batched, paced, retried, accounted for.
+
+Every finding handed to :func:`import_findings` ends in exactly one of: delivered, failed (with an
+error code, after retries), or not_enabled (Security Hub is not enabled for that account and
+region, a note). Nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+
+from relaudit.sinks.asff import asff_problems, encoded_size
+from relaudit.sinks.retry import RETRYABLE_CODES, CallPacer, DeliveryOptions
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping
+    from concurrent.futures import Executor
+
+    from relaudit.aws import ClientFactory
+
+logger = logging.getLogger(__name__)
+
+IAM_ACTIONS = frozenset({"securityhub:BatchImportFindings"})
+MAX_BATCH_FINDINGS = 100
+MAX_REQUEST_BYTES = 6 * 1024 * 1024
+_ENVELOPE_BYTES = 64  # '{"Findings": [' ... ']}' plus slack
+NOT_ENABLED_CODES = frozenset({"InvalidAccessException", "InvalidAccess"})
+# FailedFindings codes a retry cannot fix.
+PERMANENT_FINDING_CODES = frozenset({"InvalidInput", "FindingSizeExceeded", "InvalidAsff"})
+
+
+@dataclass
+class ImportOutcome:
+    """What happened to each finding handed to Security Hub."""
+
+    delivered: set[str] = field(default_factory=set)
+    failed: dict[str, str] = field(default_factory=dict)  # id -> error code
+    not_enabled: set[str] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)
+    calls: int = 0
+
+    def merge(self, other: ImportOutcome) -> None:
+        """Add ``other``'s results to this one."""
+        self.delivered |= other.delivered
+        self.failed.update(other.failed)
+        self.not_enabled |= other.not_enabled
+        self.notes.extend(other.notes)
+        self.calls += other.calls
+
+
+def batches(
+    findings: Iterable[dict[str, Any]], max_count: int = MAX_BATCH_FINDINGS, max_bytes: int = MAX_REQUEST_BYTES
+) -> Iterator[list[dict[str, Any]]]:
+    """Split findings into BatchImportFindings requests of at most ``max_count`` and ``max_bytes``."""
+    batch: list[dict[str, Any]] = []
+    size = _ENVELOPE_BYTES
+    for finding in findings:
+        cost = encoded_size(finding) + 2  # ", " separator
+        if batch and (len(batch) >= max_count or size + cost > max_bytes):
+            yield batch
+            batch, size = [], _ENVELOPE_BYTES
+        batch.append(finding)
+        size += cost
+    if batch:
+        yield batch
+
+
+def botocore_problems(client: Any, findings: list[dict[str, Any]]) -> list[str]:
+    """Problems botocore's own model finds in a BatchImportFindings request (empty when valid)."""
+    from botocore.validate import ParamValidator
+
+    shape = client.meta.service_model.operation_model("BatchImportFindings").input_shape
+    report = ParamValidator().validate({"Findings": findings}, shape)
+    return [report.generate_report()] if report.has_errors() else []
+
+
+def _error_code(exc: Exception) -> str:
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code") or "ClientError")
+    return type(exc).__name__
+
+
+class _Group:
+    """Imports one (account, region)'s findings through one client, at a paced rate."""
+
+    def __init__(self, client: Any, account: str, region: str, options: DeliveryOptions) -> None:
+        self.client = client
+        self.where = f"{account}/{region}"
+        self.options = options
+        self.limiter = CallPacer(options.rate_per_second, options.monotonic, options.sleep)
+        self.outcome = ImportOutcome()
+        self.stopped: str | None = None  # set when the whole group cannot be imported (not enabled, denied)
+
+    def run(self, findings: list[dict[str, Any]]) -> ImportOutcome:
+        for batch in batches(findings):
+            if self.stopped is not None:
+                self._give_up(batch, self.stopped)
+            else:
+                self._send(batch)
+        return self.outcome
+
+    def _give_up(self, batch: list[dict[str, Any]], code: str) -> None:
+        ids = [finding["Id"] for finding in batch]
+        if code in NOT_ENABLED_CODES:
+            self.outcome.not_enabled.update(ids)
+            return
+        for finding_id in ids:
+            self.outcome.failed[finding_id] = code
+
+    def _call(self, batch: list[dict[str, Any]]) -> dict[str, str]:
+        """One BatchImportFindings call; returns the failed ids with their codes."""
+        self.limiter.acquire()
+        self.outcome.calls += 1
+        response = self.client.batch_import_findings(Findings=batch)
+        return {
+            str(failure.get("Id")): str(failure.get("ErrorCode") or "Failed")
+            for failure in response.get("FailedFindings", [])
+        }
+
+    def _send(self, batch: list[dict[str, Any]]) -> None:
+        pending = batch
+        attempt = 0
+        while pending:
+            attempt += 1
+            try:
+                failed = self._call(pending)
+            except ParamValidationError:
+                kept = self._split_invalid(pending)
+                if len(kept) == len(pending):  # botocore rejects the batch but no single finding: give up on it
+                    self._give_up(pending, "InvalidAsff")
+                    return
+                pending = kept
+                continue
+            except (ClientError, BotoCoreError) as exc:
+                code = _error_code(exc)
+                if code in NOT_ENABLED_CODES:
+                    self.stopped = code
+                    self.outcome.notes.append(
+                        f"Security Hub is not enabled in {self.where} ({code}): "
+                        "its findings were not imported there; they are in the other sinks"
+                    )
+                    logger.warning("security hub not enabled", extra={"where": self.where, "error": code})
+                    self._give_up(pending, code)
+                    return
+                retryable = isinstance(exc, BotoCoreError) or code in RETRYABLE_CODES
+                if retryable and attempt < self.options.max_attempts:
+                    logger.info("retrying batch", extra={"where": self.where, "error": code, "attempt": attempt})
+                    self.options.sleep(self.options.backoff(attempt))
+                    continue
+                if not retryable:
+                    self.stopped = code
+                    self.outcome.notes.append(f"Security Hub import failed in {self.where}: {code}")
+                logger.error(
+                    "batch import failed", extra={"where": self.where, "error": code, "findings": len(pending)}
+                )
+                self._give_up(pending, code)
+                return
+            delivered = [f["Id"] for f in pending if f["Id"] not in failed]
+            self.outcome.delivered.update(delivered)
+            permanent = {fid: code for fid, code in failed.items() if code in PERMANENT_FINDING_CODES}
+            self.outcome.failed.update(permanent)
+            pending = [f for f in pending if f["Id"] in failed and f["Id"] not in permanent]
+            if pending:
+                if attempt >= self.options.max_attempts:
+                    for finding in pending:
+                        self.outcome.failed[finding["Id"]] = failed[finding["Id"]]
+                    return
+                self.options.sleep(self.options.backoff(attempt))
+
+    def _split_invalid(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """botocore rejected the batch: report the findings it rejects, keep the others."""
+        keep = []
+        for finding in batch:
+            problems = botocore_problems(self.client, [finding])
+            if problems:
+                logger.error("invalid ASFF", extra={"finding_id": finding["Id"], "problems": problems})
+                self.outcome.failed[finding["Id"]] = "InvalidAsff"
+            else:
+                keep.append(finding)
+        return keep
+
+
+def _group_by_scope(findings: Iterable[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for finding in findings:
+        groups[(finding["AwsAccountId"], finding["Region"])].append(finding)
+    return groups
+
+
+def import_findings(
+    findings: Iterable[dict[str, Any]],
+    accounts: Mapping[str, ClientFactory],
+    options: DeliveryOptions | None = None,
+    executor: Executor | None = None,
+) -> ImportOutcome:
+    """Import ASFF findings, each with its own account's credentials into its own region.
+
+    Args:
+        findings: ASFF findings (see :func:`relaudit.sinks.asff.to_asff`).
+        accounts: Account id -> client factory for that account (BatchImportFindings must come
+            from the account a finding belongs to; the organization mode passes one per member).
+        options: Retries, pacing and clocks.
+        executor: Runs (account, region) groups concurrently; each group is paced on its own.
+
+    Returns:
+        Every finding's fate: delivered, failed (code) or not_enabled.
+    """
+    options = options or DeliveryOptions()
+    outcome = ImportOutcome()
+    valid: list[dict[str, Any]] = []
+    for finding in findings:
+        problems = asff_problems(finding)
+        if problems:
+            logger.error("invalid ASFF, not sent", extra={"finding_id": finding.get("Id"), "problems": problems[:5]})
+            outcome.failed[str(finding.get("Id"))] = "InvalidAsff"
+        else:
+            valid.append(finding)
+
+    def one(scope: tuple[str, str], group: list[dict[str, Any]]) -> ImportOutcome:
+        account, region = scope
+        factory = accounts.get(account)
+        if factory is None:
+            lost = ImportOutcome(failed={f["Id"]: "NoCredentialsForAccount" for f in group})
+            lost.notes.append(f"no credentials for account {account}: its findings were not imported")
+            return lost
+        return _Group(factory.client("securityhub", region), account, region, options).run(group)
+
+    groups = _group_by_scope(valid)
+    if executor is None:
+        results = [one(scope, group) for scope, group in groups.items()]
+    else:
+        results = list(executor.map(one, groups.keys(), groups.values()))
+    for result in results:
+        outcome.merge(result)
+    return outcome
