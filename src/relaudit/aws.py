@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
+from relaudit.ratelimit import RateLimiter
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -38,9 +40,26 @@ class ClientFactory:
     Clients are thread-safe once made; sessions are not, so creation is serialized on a lock.
     """
 
-    def __init__(self, session: boto3.session.Session | None = None, config: Config | None = None) -> None:
+    def __init__(
+        self,
+        session: boto3.session.Session | None = None,
+        config: Config | None = None,
+        limiter: RateLimiter | None = None,
+        scope: str = "",
+    ) -> None:
+        """Make clients on demand, each waiting on the client-side rate limits before every attempt.
+
+        Args:
+            session: Credentials and home region (default: the standard AWS environment).
+            config: botocore Config for every client (default: ``client_config(16)``).
+            limiter: Rate limits every client waits on: a new one per factory by default, or one
+                shared by the factories of one account (then give that account as ``scope``).
+            scope: The key of this factory's buckets in ``limiter`` (the account id when shared).
+        """
         self._session = session or boto3.session.Session()
         self._config = config or client_config(max_workers=16)
+        self._limiter = limiter if limiter is not None else RateLimiter()
+        self._scope = scope
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
 
@@ -48,6 +67,11 @@ class ClientFactory:
     def session(self) -> boto3.session.Session:
         """The boto3 session behind this factory."""
         return self._session
+
+    @property
+    def limiter(self) -> RateLimiter:
+        """The client-side rate limits this factory's clients wait on."""
+        return self._limiter
 
     @property
     def home_region(self) -> str:
@@ -64,6 +88,7 @@ class ClientFactory:
                 if client is None:
                     make: Any = self._session.client
                     client = make(service, region_name=key[1], config=self._config)
+                    self._limiter.install(client, self._scope)
                     self._clients[key] = client
         return client
 

@@ -1,0 +1,68 @@
+"""`python -m tests.bench.server`: a seeded moto server on 127.0.0.1 that behaves like AWS.
+
+Prints one JSON line (endpoint, seed manifest, seconds) once it serves. It stops when its
+standard input closes (the benchmark that started it is gone) or after ``--ttl`` seconds,
+whichever comes first, so it never outlives a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import threading
+import time
+
+os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+for _var in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+    os.environ.pop(_var, None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Seed, serve until stdin closes or the TTL passes, then exit."""
+    parser = argparse.ArgumentParser(prog="tests.bench.server")
+    parser.add_argument("--resources", type=int, default=0)
+    parser.add_argument("--regions", default="us-east-1,eu-west-1,ap-southeast-2")
+    parser.add_argument("--skew", type=float, default=0.0)
+    parser.add_argument("--latency", default="0.02,0.05", help="low,high seconds per round trip")
+    parser.add_argument("--no-throttle", action="store_true")
+    parser.add_argument("--ttl", type=float, default=1800.0, help="hard stop after this many seconds")
+    args = parser.parse_args(argv)
+
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    from tests.bench.awslike import AwsLikeMiddleware
+    from tests.bench.seed import seed
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    started = time.monotonic()
+    regions = [r for r in args.regions.split(",") if r]
+    manifest = seed(args.resources, regions, args.skew) if args.resources else {}
+    seed_seconds = time.monotonic() - started
+    low, high = (float(x) for x in args.latency.split(","))
+    app = AwsLikeMiddleware(DomainDispatcherApplication(create_backend_app), (low, high), not args.no_throttle)
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
+    host, port = server.server_address[:2]
+
+    def stop_when_parent_leaves() -> None:
+        sys.stdin.read()
+        server.shutdown()
+
+    threading.Thread(target=stop_when_parent_leaves, daemon=True).start()
+    timer = threading.Timer(args.ttl, server.shutdown)
+    timer.daemon = True
+    timer.start()
+    print(json.dumps({"endpoint": f"http://{host}:{port}", "manifest": manifest, "seed_seconds": seed_seconds}))
+    sys.stdout.flush()
+    server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
