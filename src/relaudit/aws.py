@@ -16,8 +16,16 @@ if TYPE_CHECKING:
 USER_AGENT = "relaudit"
 
 
-def client_config(max_workers: int, max_attempts: int = 5, retry_mode: str = "adaptive") -> Config:
+def client_config(max_workers: int, max_attempts: int = 5, retry_mode: str = "standard") -> Config:
     """Build the botocore Config every relaudit client uses.
+
+    Standard retries: throttling, 5xx, dropped connections and timeouts are retried with
+    exponential backoff and full jitter (1 s base for throttling, 50 ms otherwise, capped at 20 s).
+    Not ``adaptive``: client-side rate limiting is relaudit.ratelimit's, at AWS's documented rates;
+    botocore's adaptive limiter, switched on by the first throttle, starts from the client's
+    measured send rate, which for an auditor's sparse per-client calls is low (floor 0.5 req/s),
+    and so stalls every later call of that client (a seeded audit with 10% transient faults took
+    about three times as long; tests/integration/faults/test_transient.py).
 
     Args:
         max_workers: Threads that may share one client; the connection pool is sized to it.

@@ -1,0 +1,95 @@
+"""One seeded moto account for the whole fault suite, a clean audit of it, and faulty factories.
+
+The account is seeded once per test process (package scope) by relaudit.demo.seed, and every test
+here only reads it: faults are injected by botocore hooks on fresh sessions, never by changing the
+account. The catalog is the checks the seed plants defects for, loaded file by file, so the
+baseline stays the seed's contract however the built-in catalog grows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from relaudit.aws import ClientFactory, client_config
+from relaudit.catalog.loader import Catalog, builtin_checks_dir, load_check
+from relaudit.demo.seed import Planted, seed
+from relaudit.inventory import COLLECTORS
+from relaudit.models.finding import AuditResult
+from relaudit.models.request import AuditRequest
+from relaudit.run import run
+from tests.support.faults import Faults
+
+REGIONS = ("us-east-1", "eu-west-1")
+ACCOUNT = "123456789012"
+
+MakeFactory = Callable[..., ClientFactory]
+
+
+@pytest.fixture(scope="package")
+def account() -> Iterator[list[Planted]]:
+    """The seeded account (read-only for every test in this package)."""
+    from moto import mock_aws
+
+    with mock_aws():
+        session = boto3.session.Session()
+        yield seed(lambda service, region: session.client(service, region_name=region), REGIONS)
+
+
+@pytest.fixture(scope="package")
+def check_ids(account: list[Planted]) -> list[str]:
+    """The checks the seed planted passing and failing resources for."""
+    return sorted({p.check_id for p in account})
+
+
+@pytest.fixture(scope="package")
+def catalog(check_ids: list[str]) -> Catalog:
+    """Exactly the seeded checks, loaded from the built-in check files."""
+    directory = builtin_checks_dir()
+    return Catalog(checks={i: load_check(directory / f"{i}.yaml", COLLECTORS) for i in check_ids})
+
+
+@pytest.fixture(scope="package")
+def make_factory(account: list[Planted]) -> MakeFactory:
+    """make_factory(faults=None, max_attempts=5, session=None, **config) -> a ClientFactory.
+
+    A fresh boto3 session per factory, so hooks installed for one test reach no other. Retries
+    are the production ones (client_config's mode and backoff; 5 attempts) unless told otherwise.
+    """
+
+    def make(
+        faults: Faults | None = None, max_attempts: int = 5, session: Any = None, **config: Any
+    ) -> ClientFactory:
+        session = session or boto3.session.Session()
+        if faults is not None:
+            faults.install(session)
+        return ClientFactory(session=session, config=client_config(4, max_attempts=max_attempts, **config))
+
+    return make
+
+
+@pytest.fixture(scope="package")
+def audit(catalog: Catalog) -> Callable[..., AuditResult]:
+    """audit(factory, regions=REGIONS, **run_kwargs): run the seeded checks."""
+
+    def go(factory: ClientFactory, regions: tuple[str, ...] = REGIONS, **kwargs: Any) -> AuditResult:
+        request = AuditRequest(regions=list(regions), checks=sorted(catalog.checks), max_workers=4)
+        return run(request, catalog, factory, **kwargs)
+
+    return go
+
+
+@pytest.fixture(scope="package")
+def clean(audit: Callable[..., AuditResult], make_factory: MakeFactory) -> AuditResult:
+    """The audit with no fault injected: what every faulty run is compared with."""
+    result = audit(make_factory())
+    assert result.coverage_gaps == [], "the clean baseline must be complete"
+    return result
+
+
+def findings_of(result: AuditResult) -> list[dict[str, Any]]:
+    """Findings as plain dicts (comparable across runs)."""
+    return [finding.model_dump(mode="json") for finding in result.findings]
