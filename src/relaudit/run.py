@@ -16,7 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from relaudit.catalog.evaluate import evaluate
 from relaudit.inventory import load_collector
-from relaudit.inventory.base import CollectorContext
+from relaudit.inventory.base import CollectorContext, IncompleteUnitError
 from relaudit.models.check import Status
 from relaudit.models.coverage import CoverageGap
 from relaudit.models.finding import AuditResult, Finding, Summary
@@ -68,11 +68,19 @@ def collect_unit(
     page_size: int | None = None,
     deadline: float | None = None,
 ) -> list[ResourceDocument]:
-    """Run one collector for one unit; raises on failure (the caller turns that into a gap)."""
+    """Run one collector for one unit; raises on failure (the caller turns that into a gap).
+
+    Raises:
+        IncompleteUnitError: The collector finished but an enrichment failed; it carries the
+            documents, which are still evaluated, and the unit is reported as a gap.
+    """
     if deadline is not None and time.monotonic() >= deadline:
         raise DeadlineExceededError("not collected: the run's deadline passed before this unit started")
     ctx = CollectorContext(unit.account_id, unit.region, factory.bound(unit.region), partition, page_size, needs)
-    return list(load_collector(unit.resource_type).collect(ctx))
+    documents = list(load_collector(unit.resource_type).collect(ctx))
+    if ctx.incomplete:
+        raise IncompleteUnitError(documents, ctx.incomplete)
+    return documents
 
 
 def inventory(
@@ -117,6 +125,10 @@ def inventory(
                 done_count += 1
                 try:
                     documents.extend(future.result())
+                except IncompleteUnitError as exc:
+                    logger.warning("unit incomplete", extra={"unit": str(unit), "field": exc.field_name})
+                    documents.extend(exc.documents)
+                    gaps.append(_gap(unit, exc.cause).model_copy(update={"message": str(exc)[:1000]}))
                 except (ClientError, BotoCoreError) as exc:
                     logger.warning("unit failed", extra={"unit": str(unit), "error": _error_code(exc)})
                     gaps.append(_gap(unit, exc))

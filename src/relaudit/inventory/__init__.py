@@ -9,12 +9,27 @@ if TYPE_CHECKING:
     from relaudit.inventory.base import Collector
 
 COLLECTORS: dict[str, str] = {
+    "AWS::AmazonMQ::Broker": "relaudit.inventory.amazonmq_broker",
     "AWS::ApiGateway::Stage": "relaudit.inventory.apigateway_stage",
     "AWS::ApiGatewayV2::Stage": "relaudit.inventory.apigatewayv2_stage",
     "AWS::AutoScaling::AutoScalingGroup": "relaudit.inventory.autoscaling_group",
+    "AWS::DMS::ReplicationInstance": "relaudit.inventory.dms_replication_instance",
+    "AWS::DynamoDB::Table": "relaudit.inventory.dynamodb_table",
+    "AWS::EC2::VPC": "relaudit.inventory.ec2_vpc",
+    "AWS::EC2::VPCEndpoint": "relaudit.inventory.ec2_vpc_endpoint",
+    "AWS::EC2::Volume": "relaudit.inventory.ec2_volume",
+    "AWS::ECS::Service": "relaudit.inventory.ecs_service",
+    "AWS::EFS::FileSystem": "relaudit.inventory.efs_file_system",
+    "AWS::ElastiCache::ReplicationGroup": "relaudit.inventory.elasticache_replication_group",
+    "AWS::ElasticLoadBalancing::LoadBalancer": "relaudit.inventory.elasticloadbalancing_load_balancer",
     "AWS::ElasticLoadBalancingV2::LoadBalancer": "relaudit.inventory.elbv2_load_balancer",
     "AWS::Lambda::Function": "relaudit.inventory.lambda_function",
+    "AWS::MSK::Cluster": "relaudit.inventory.msk_cluster",
+    "AWS::Neptune::DBCluster": "relaudit.inventory.neptune_db_cluster",
+    "AWS::OpenSearchService::Domain": "relaudit.inventory.opensearchservice_domain",
+    "AWS::RDS::DBCluster": "relaudit.inventory.rds_db_cluster",
     "AWS::RDS::DBInstance": "relaudit.inventory.rds_db_instance",
+    "AWS::Redshift::Cluster": "relaudit.inventory.redshift_cluster",
     "AWS::SQS::Queue": "relaudit.inventory.sqs_queue",
 }
 

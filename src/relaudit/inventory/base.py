@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -24,9 +24,33 @@ class CollectorContext:
     page_size: int | None = None  # None: each API's default; tests set 2 to cross page boundaries
     needs: frozenset[str] | None = None  # fields the selected checks read; None means all
 
+    # Enrichments that could not be read, as (field, error); see enrichment_failed.
+    incomplete: list[tuple[str, Exception]] = field(default_factory=list, compare=False, repr=False)
+
     def wants(self, field: str) -> bool:
         """Whether a selected check reads ``field``: collectors skip enrichment calls nobody reads."""
         return self.needs is None or field in self.needs
+
+    def enrichment_failed(self, field_name: str, error: Exception) -> None:
+        """Record that the join behind ``field_name`` failed for the whole unit.
+
+        The collector goes on and leaves the field out of its documents (checks reading it treat
+        the resource as out of scope), and the run reports the unit as a coverage gap: other
+        checks of the type are not lost to one optional join.
+        """
+        self.incomplete.append((field_name, error))
+
+
+class IncompleteUnitError(Exception):
+    """A collector finished, but some enrichments failed: carries the documents and the first cause."""
+
+    def __init__(self, documents: list[ResourceDocument], incomplete: list[tuple[str, Exception]]) -> None:
+        field_name, cause = incomplete[0]
+        fields = ", ".join(sorted({name for name, _ in incomplete}))
+        super().__init__(f"collected without {fields}: {cause}")
+        self.documents = documents
+        self.cause = cause
+        self.field_name = field_name
 
 
 class Collector(Protocol):

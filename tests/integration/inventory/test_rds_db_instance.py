@@ -52,3 +52,21 @@ def test_regions_are_separate(aws: None, collect: Any) -> None:
     make(boto3.client("rds", region_name="eu-west-1"), "only-in-eu")
     assert collect("AWS::RDS::DBInstance", region="us-east-1") == {}
     assert list(collect("AWS::RDS::DBInstance", region="eu-west-1")) == ["only-in-eu"]
+
+
+def test_aws_backup_recovery_points_and_verdicts(aws: None, factory: Any, collect: Any) -> None:
+    from tests.integration.inventory.catalog_support import protected, stub_protected_resources, verdicts
+
+    rds = boto3.client("rds", region_name="us-east-1")
+    make(rds, "kept", BackupRetentionPeriod=7, DeletionProtection=True)
+    make(rds, "unkept", BackupRetentionPeriod=0)
+    stubber = stub_protected_resources(factory, [protected("arn:aws:rds:us-east-1:123456789012:db:kept", 1, "RDS")])
+
+    docs = collect("AWS::RDS::DBInstance")
+
+    stubber.assert_no_pending_responses()
+    assert docs["kept"].properties["AwsBackup"]["LastBackupAgeDays"] >= 1
+    assert docs["unkept"].properties["AwsBackup"]["LastBackupTime"] is None
+    assert verdicts("rds-db-instance-aws-backup-recent", docs) == {"kept": "PASSED", "unkept": "FAILED"}
+    assert verdicts("rds-db-instance-backup-retention", docs) == {"kept": "PASSED", "unkept": "FAILED"}
+    assert verdicts("rds-db-instance-deletion-protection", docs) == {"kept": "PASSED", "unkept": "FAILED"}

@@ -1,0 +1,69 @@
+"""Collector for AWS::DynamoDB::Table, with PITR, auto scaling targets and AWS Backup."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+from relaudit.inventory.base import CollectorContext, document, paginate
+from relaudit.inventory.lookups import BACKUP_ACTIONS, BackupIndex
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from relaudit.models.resource import ResourceDocument
+
+RESOURCE_TYPE = "AWS::DynamoDB::Table"
+IAM_ACTIONS = (
+    frozenset(
+        {
+            "dynamodb:ListTables",
+            "dynamodb:DescribeTable",
+            "dynamodb:DescribeContinuousBackups",
+            "application-autoscaling:DescribeScalableTargets",
+        }
+    )
+    | BACKUP_ACTIONS
+)
+GONE = frozenset({"ResourceNotFoundException", "TableNotFoundException"})
+
+
+def scalable_dimensions(ctx: CollectorContext) -> dict[str, list[str]]:
+    """Map ``table/<name>`` to the table's registered scalable dimensions (indexes excluded)."""
+    dimensions: dict[str, list[str]] = defaultdict(list)
+    autoscaling = ctx.client("application-autoscaling")
+    for target in paginate(
+        autoscaling, "describe_scalable_targets", "ScalableTargets", ctx.page_size, ServiceNamespace="dynamodb"
+    ):
+        if target["ResourceId"].count("/") == 1:  # table/<name>; indexes are table/<name>/index/<index>
+            dimensions[target["ResourceId"]].append(target["ScalableDimension"])
+    return dimensions
+
+
+def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
+    """Yield every table (DescribeTable), enriched when a selected check reads them with
+    ``PointInTimeRecoveryStatus``, ``ScalableDimensions`` and ``AwsBackup``.
+    """
+    dynamodb = ctx.client("dynamodb")
+    names = list(paginate(dynamodb, "list_tables", "TableNames", ctx.page_size))
+    scaling = scalable_dimensions(ctx) if names and ctx.wants("ScalableDimensions") else {}
+    backups = BackupIndex.load(ctx) if names and ctx.wants("AwsBackup") else None
+    for name in names:
+        try:
+            table = dynamodb.describe_table(TableName=name)["Table"]
+            properties = dict(table)
+            if ctx.wants("PointInTimeRecoveryStatus"):
+                description = dynamodb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+                pitr = description.get("PointInTimeRecoveryDescription") or {}
+                properties["PointInTimeRecoveryStatus"] = pitr.get("PointInTimeRecoveryStatus")
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in GONE:
+                continue  # deleted since ListTables
+            raise
+        if ctx.wants("ScalableDimensions"):
+            properties["ScalableDimensions"] = sorted(scaling.get(f"table/{name}", []))
+        if backups is not None:
+            properties["AwsBackup"] = backups.summary(table["TableArn"])
+        yield document(ctx, RESOURCE_TYPE, table["TableArn"], name, properties)

@@ -1,0 +1,72 @@
+"""Collector for AWS::EFS::FileSystem, with mount-target AZs, backup policy and AWS Backup."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from relaudit.inventory.base import CollectorContext, document, paginate
+from relaudit.inventory.lookups import BACKUP_ACTIONS, BackupIndex
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from relaudit.models.resource import ResourceDocument
+
+RESOURCE_TYPE = "AWS::EFS::FileSystem"
+IAM_ACTIONS = (
+    frozenset(
+        {
+            "elasticfilesystem:DescribeFileSystems",
+            "elasticfilesystem:DescribeMountTargets",
+            "elasticfilesystem:DescribeBackupPolicy",
+        }
+    )
+    | BACKUP_ACTIONS
+)
+
+
+def _backup_policy(ctx: CollectorContext, file_system_id: str) -> dict[str, Any] | None:
+    """The file system's automatic-backup policy; PolicyNotFound means none (backups off)."""
+    try:
+        policy: dict[str, Any] | None = (
+            ctx.client("efs").describe_backup_policy(FileSystemId=file_system_id).get("BackupPolicy")
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "PolicyNotFound":
+            return None
+        raise
+    return policy
+
+
+def _mount_target_zones(ctx: CollectorContext, file_system: dict[str, Any]) -> list[str]:
+    if not file_system.get("NumberOfMountTargets"):
+        return []
+    targets = paginate(
+        ctx.client("efs"),
+        "describe_mount_targets",
+        "MountTargets",
+        ctx.page_size,
+        FileSystemId=file_system["FileSystemId"],
+    )
+    return [target["AvailabilityZoneName"] for target in targets if target.get("AvailabilityZoneName")]
+
+
+def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
+    """Yield every file system; One Zone ones carry ``AvailabilityZoneName``. Added when a selected
+    check reads them: ``MountTargetAvailabilityZones``, ``BackupPolicy`` and ``AwsBackup``.
+    """
+    efs = ctx.client("efs")
+    file_systems = list(paginate(efs, "describe_file_systems", "FileSystems", ctx.page_size))
+    backups = BackupIndex.load(ctx) if file_systems and ctx.wants("AwsBackup") else None
+    for file_system in file_systems:
+        arn = file_system["FileSystemArn"]
+        properties = dict(file_system)
+        if ctx.wants("MountTargetAvailabilityZones"):
+            properties["MountTargetAvailabilityZones"] = _mount_target_zones(ctx, file_system)
+        if ctx.wants("BackupPolicy"):
+            properties["BackupPolicy"] = _backup_policy(ctx, file_system["FileSystemId"])
+        if backups is not None:
+            properties["AwsBackup"] = backups.summary(arn)
+        yield document(ctx, RESOURCE_TYPE, arn, file_system.get("Name") or file_system["FileSystemId"], properties)

@@ -1,0 +1,110 @@
+"""Joins several collectors share: subnet Availability Zones and AWS Backup recovery points."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from relaudit.inventory.base import paginate
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from relaudit.inventory.base import CollectorContext
+
+logger = logging.getLogger(__name__)
+
+SUBNET_ACTIONS = frozenset({"ec2:DescribeSubnets"})
+BACKUP_ACTIONS = frozenset({"backup:ListProtectedResources"})
+_FILTER_VALUES_MAX = 200
+_SECONDS_PER_DAY = 86_400
+_EC2_MIN_PAGE = 5
+
+
+def subnet_zones(ctx: CollectorContext, subnet_ids: Iterable[str]) -> dict[str, str]:
+    """Map subnet id to Availability Zone name.
+
+    A ``subnet-id`` filter rather than ``SubnetIds``, so a deleted subnet is missing from the map
+    instead of failing the whole call.
+
+    Args:
+        ctx: The collector context.
+        subnet_ids: Subnets to look up; duplicates are fine.
+
+    Returns:
+        Subnet id to zone name, for the subnets that exist.
+    """
+    ids = sorted(set(subnet_ids))
+    zones: dict[str, str] = {}
+    if not ids:
+        return zones
+    ec2 = ctx.client("ec2")
+    for start in range(0, len(ids), _FILTER_VALUES_MAX):
+        chunk = ids[start : start + _FILTER_VALUES_MAX]
+        for subnet in paginate(
+            ec2, "describe_subnets", "Subnets", 1000, Filters=[{"Name": "subnet-id", "Values": chunk}]
+        ):
+            zones[subnet["SubnetId"]] = subnet["AvailabilityZone"]
+    return zones
+
+
+def ec2_page_size(ctx: CollectorContext) -> int | None:
+    """ctx.page_size raised to 5, the smallest MaxResults most EC2 Describe* calls accept."""
+    return None if ctx.page_size is None else max(ctx.page_size, _EC2_MIN_PAGE)
+
+
+def zones_of(subnets: Iterable[str], zones: dict[str, str]) -> list[str]:
+    """The zones of ``subnets`` in order, skipping subnets that no longer exist."""
+    return [zones[subnet] for subnet in subnets if subnet in zones]
+
+
+class BackupIndex:
+    """When AWS Backup last saved each resource in a region (backup:ListProtectedResources).
+
+    A resource is listed once it has a recovery point in any vault, whether a plan or an
+    on-demand job made it; ``LastBackupAgeDays`` lets a check ask for a recent one.
+    """
+
+    def __init__(self, last_backup: dict[str, dt.datetime], now: dt.datetime) -> None:
+        self._last_backup = last_backup
+        self._now = now
+
+    @classmethod
+    def load(cls, ctx: CollectorContext) -> BackupIndex | None:
+        """Read every protected resource of ctx's account and region (paginated).
+
+        Returns:
+            The index, or None when AWS Backup cannot be read (AccessDenied, a region without the
+            API, moto): the failure is recorded on ``ctx`` (the unit becomes a coverage gap) and
+            the collector's documents go on without ``AwsBackup``.
+        """
+        last_backup: dict[str, dt.datetime] = {}
+        backup = ctx.client("backup")
+        try:
+            for item in paginate(backup, "list_protected_resources", "Results", ctx.page_size):
+                arn, when = item.get("ResourceArn"), item.get("LastBackupTime")
+                if arn and isinstance(when, dt.datetime):
+                    previous = last_backup.get(arn)
+                    last_backup[arn] = when if previous is None else max(previous, when)
+        except (ClientError, BotoCoreError) as exc:
+            logger.warning("AWS Backup join failed", extra={"region": ctx.region, "error": str(exc)[:200]})
+            ctx.enrichment_failed("AwsBackup", exc)
+            return None
+        return cls(last_backup, dt.datetime.now(dt.UTC))
+
+    def summary(self, *arns: str) -> dict[str, Any]:
+        """The newest recovery point among ``arns`` (a volume and its instance, say).
+
+        Returns:
+            ``{"LastBackupTime": iso8601, "LastBackupAgeDays": float}``, both null when AWS Backup
+            holds no recovery point for any of ``arns``.
+        """
+        times = [self._last_backup[arn] for arn in arns if arn in self._last_backup]
+        if not times:
+            return {"LastBackupTime": None, "LastBackupAgeDays": None}
+        newest = max(times)
+        age = (self._now - newest).total_seconds() / _SECONDS_PER_DAY
+        return {"LastBackupTime": newest.isoformat(), "LastBackupAgeDays": round(max(age, 0.0), 3)}

@@ -1,0 +1,61 @@
+"""Collector for AWS::RDS::DBCluster (Aurora and Multi-AZ DB clusters), with member AZs and backups."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from relaudit.inventory.base import CollectorContext, document, paginate
+from relaudit.inventory.lookups import BACKUP_ACTIONS, BackupIndex
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from relaudit.models.resource import ResourceDocument
+
+RESOURCE_TYPE = "AWS::RDS::DBCluster"
+IAM_ACTIONS = frozenset({"rds:DescribeDBClusters", "rds:DescribeDBInstances"}) | BACKUP_ACTIONS
+# DescribeDBClusters also returns DocumentDB and Neptune clusters: other CloudFormation types.
+OTHER_TYPES_ENGINES = frozenset({"docdb", "neptune"})
+
+
+def instance_zones(client: Any, page_size: int | None, **kwargs: Any) -> dict[str, str | None]:
+    """Map DB instance identifier to its Availability Zone (one paginated pass over the region).
+
+    Args:
+        client: An ``rds`` (or ``neptune``, same API) client.
+        page_size: Page size for the paginator.
+        **kwargs: Extra DescribeDBInstances arguments, such as an engine filter.
+    """
+    return {
+        instance["DBInstanceIdentifier"]: instance.get("AvailabilityZone")
+        for instance in paginate(client, "describe_db_instances", "DBInstances", page_size, **kwargs)
+    }
+
+
+def member_zones(cluster: dict[str, Any], zones: dict[str, str | None]) -> list[str]:
+    """The Availability Zone of each member of ``cluster`` whose zone is known, writer included."""
+    found = (zones.get(member["DBInstanceIdentifier"]) for member in cluster.get("DBClusterMembers") or [])
+    return [zone for zone in found if zone]
+
+
+def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
+    """Yield every RDS DB cluster, enriched when a selected check reads it with
+    ``MemberAvailabilityZones`` (one per member, writer included) and ``AwsBackup`` (latest
+    AWS Backup recovery point, or null).
+    """
+    rds = ctx.client("rds")
+    clusters = [
+        cluster
+        for cluster in paginate(rds, "describe_db_clusters", "DBClusters", ctx.page_size)
+        if cluster.get("Engine") not in OTHER_TYPES_ENGINES
+    ]
+    zones = instance_zones(rds, ctx.page_size) if clusters and ctx.wants("MemberAvailabilityZones") else {}
+    backups = BackupIndex.load(ctx) if clusters and ctx.wants("AwsBackup") else None
+    for cluster in clusters:
+        arn = cluster["DBClusterArn"]
+        properties = dict(cluster)
+        if ctx.wants("MemberAvailabilityZones"):
+            properties["MemberAvailabilityZones"] = member_zones(cluster, zones)
+        if backups is not None:
+            properties["AwsBackup"] = backups.summary(arn)
+        yield document(ctx, RESOURCE_TYPE, arn, cluster["DBClusterIdentifier"], properties)
