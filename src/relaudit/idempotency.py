@@ -69,7 +69,9 @@ def idempotent_schedule(dynamodb_client: Callable[[], Any]) -> Callable[[Handler
             table = os.environ.get(TABLE_ENV)
             if not table or not isinstance(event, dict) or not is_scheduled(event):
                 return handler(event, context)
-            config = IdempotencyConfig(event_key_jmespath=EVENT_KEY_JMESPATH, expires_after_seconds=EXPIRES_AFTER_SECONDS)
+            config = IdempotencyConfig(
+                event_key_jmespath=EVENT_KEY_JMESPATH, expires_after_seconds=EXPIRES_AFTER_SECONDS
+            )
             once = idempotent(persistence_store=persistence_layer(table, dynamodb_client()), config=config)(handler)
             result: dict[str, Any] = once(event, context)
             return result
