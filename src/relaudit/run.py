@@ -117,8 +117,7 @@ def inventory(
             done, _ = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
             if not done:
                 logger.warning("deadline reached", extra={"units_abandoned": len(pending)})
-                late = DeadlineExceededError("not finished: the run's deadline passed while this unit ran")
-                gaps.extend(_gap(unit, late) for unit in pending.values())
+                gaps.extend(_gap(unit, _abandon(future)) for future, unit in pending.items())
                 break
             for future in done:
                 unit = pending.pop(future)
@@ -140,6 +139,13 @@ def inventory(
     finally:
         pool.shutdown(wait=deadline is None, cancel_futures=True)
     return documents, gaps
+
+
+def _abandon(future: Future[list[ResourceDocument]]) -> DeadlineExceededError:
+    """Cancel a unit the deadline caught, saying whether it had started (a running one is left to end)."""
+    if future.cancel():
+        return DeadlineExceededError("not collected: the run's deadline passed before this unit started")
+    return DeadlineExceededError("not finished: the run's deadline passed while this unit ran")
 
 
 def _gap(unit: Unit, exc: Exception) -> CoverageGap:
