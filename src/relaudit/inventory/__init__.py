@@ -10,7 +10,9 @@ if TYPE_CHECKING:
 
 COLLECTORS: dict[str, str] = {
     "AWS::AmazonMQ::Broker": "relaudit.inventory.amazonmq_broker",
+    "AWS::ApiGateway::Account": "relaudit.inventory.apigateway_account",
     "AWS::ApiGateway::Stage": "relaudit.inventory.apigateway_stage",
+    "AWS::ApiGateway::UsagePlan": "relaudit.inventory.apigateway_usage_plan",
     "AWS::ApiGatewayV2::Stage": "relaudit.inventory.apigatewayv2_stage",
     "AWS::AutoScaling::AutoScalingGroup": "relaudit.inventory.autoscaling_group",
     "AWS::DMS::ReplicationInstance": "relaudit.inventory.dms_replication_instance",
@@ -23,6 +25,9 @@ COLLECTORS: dict[str, str] = {
     "AWS::ElastiCache::ReplicationGroup": "relaudit.inventory.elasticache_replication_group",
     "AWS::ElasticLoadBalancing::LoadBalancer": "relaudit.inventory.elasticloadbalancing_load_balancer",
     "AWS::ElasticLoadBalancingV2::LoadBalancer": "relaudit.inventory.elbv2_load_balancer",
+    "AWS::Events::Rule": "relaudit.inventory.events_rule",
+    "AWS::Lambda::AccountSettings": "relaudit.inventory.lambda_account_settings",
+    "AWS::Lambda::EventSourceMapping": "relaudit.inventory.lambda_event_source_mapping",
     "AWS::Lambda::Function": "relaudit.inventory.lambda_function",
     "AWS::MSK::Cluster": "relaudit.inventory.msk_cluster",
     "AWS::Neptune::DBCluster": "relaudit.inventory.neptune_db_cluster",
@@ -30,7 +35,10 @@ COLLECTORS: dict[str, str] = {
     "AWS::RDS::DBCluster": "relaudit.inventory.rds_db_cluster",
     "AWS::RDS::DBInstance": "relaudit.inventory.rds_db_instance",
     "AWS::Redshift::Cluster": "relaudit.inventory.redshift_cluster",
+    "AWS::SNS::Subscription": "relaudit.inventory.sns_subscription",
     "AWS::SQS::Queue": "relaudit.inventory.sqs_queue",
+    "AWS::Scheduler::Schedule": "relaudit.inventory.scheduler_schedule",
+    "AWS::StepFunctions::StateMachine": "relaudit.inventory.stepfunctions_state_machine",
 }
 
 

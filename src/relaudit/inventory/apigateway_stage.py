@@ -1,10 +1,11 @@
-"""Collector for AWS::ApiGateway::Stage (REST APIs), joined with the usage plans covering it."""
+"""Collector for AWS::ApiGateway::Stage (REST APIs), joined with usage plans, methods and Lambda timeouts."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
+from relaudit.inventory import lambda_timeouts
 from relaudit.inventory.base import CollectorContext, document, paginate
 
 if TYPE_CHECKING:
@@ -13,7 +14,9 @@ if TYPE_CHECKING:
     from relaudit.models.resource import ResourceDocument
 
 RESOURCE_TYPE = "AWS::ApiGateway::Stage"
-IAM_ACTIONS = frozenset({"apigateway:GET"})
+IAM_ACTIONS = frozenset({"apigateway:GET", *lambda_timeouts.IAM_ACTIONS})
+DEFAULT_INTEGRATION_TIMEOUT_MS = 29_000
+_METHOD_FIELDS = ("Methods", "LambdaIntegrations")
 
 
 def _plans_by_stage(apigw: Any, page_size: int | None) -> dict[tuple[str, str], list[dict[str, Any]]]:
@@ -31,14 +34,77 @@ def _plans_by_stage(apigw: Any, page_size: int | None) -> dict[tuple[str, str], 
     return plans
 
 
+def _api_methods(apigw: Any, api_id: str, page_size: int | None) -> list[dict[str, Any]]:
+    """Every method of an API with its integration (GetResources with embedded methods)."""
+    methods: list[dict[str, Any]] = []
+    for resource in paginate(apigw, "get_resources", "items", page_size, restApiId=api_id, embed=["methods"]):
+        for verb, method in (resource.get("resourceMethods") or {}).items():
+            integration = method.get("methodIntegration") or {}
+            methods.append(
+                {
+                    "Path": resource.get("path", "/"),
+                    "HttpMethod": verb,
+                    "IntegrationType": integration.get("type"),
+                    "IntegrationTimeoutInMillis": int(
+                        integration.get("timeoutInMillis") or DEFAULT_INTEGRATION_TIMEOUT_MS
+                    ),
+                    "FunctionArn": lambda_timeouts.function_arn(integration.get("uri"))
+                    if integration.get("type") in ("AWS", "AWS_PROXY")
+                    else None,
+                }
+            )
+    return methods
+
+
+def _setting_key(key: str) -> tuple[str, str]:
+    """``~1items/GET`` or ``items/GET`` -> (``items``, ``GET``); ``*/*`` -> (``*``, ``*``)."""
+    path, _, verb = key.replace("~1", "/").rpartition("/")
+    return path.strip("/"), verb
+
+
+def _stage_methods(
+    stage: dict[str, Any], methods: list[dict[str, Any]], timeouts: dict[str, int]
+) -> list[dict[str, Any]]:
+    """The API's methods as this stage runs them: effective throttle rate and the function's timeout."""
+    settings = {_setting_key(key): value for key, value in (stage.get("methodSettings") or {}).items()}
+    default_rate = (settings.get(("*", "*")) or {}).get("throttlingRateLimit")
+    result = []
+    for method in methods:
+        override = settings.get((method["Path"].strip("/"), method["HttpMethod"])) or {}
+        rate = override.get("throttlingRateLimit", default_rate)
+        arn = method["FunctionArn"]
+        result.append(
+            {
+                **method,
+                "ThrottlingRateLimit": rate,
+                "FunctionTimeoutInMillis": timeouts.get(arn) if arn else None,
+            }
+        )
+    return result
+
+
 def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
-    """Yield every REST API stage with ``restApiId``, ``restApiName`` and ``UsagePlans``."""
+    """Yield every REST API stage with ``restApiId``, ``restApiName``, ``UsagePlans`` and, when a
+    selected check reads them:
+
+    - ``Methods``: each method of the API with its effective ``ThrottlingRateLimit`` on this stage
+      (method override, else the stage's ``*/*`` default) and its integration;
+    - ``LambdaIntegrations``: the methods that invoke a Lambda function, with the integration's
+      ``IntegrationTimeoutInMillis`` (29 s default) and the function's ``FunctionTimeoutInMillis``.
+
+    Methods are read from the API's current resources (GetResources), not the stage's deployment.
+    """
     apigw = ctx.client("apigateway")
     apis = list(paginate(apigw, "get_rest_apis", "items", ctx.page_size))
     if not apis:
         return
     plans = _plans_by_stage(apigw, ctx.page_size)
+    wants_methods = any(ctx.wants(field) for field in _METHOD_FIELDS)
+    timeouts: dict[str, int] | None = None
     for api in apis:
+        methods = _api_methods(apigw, api["id"], ctx.page_size) if wants_methods else []
+        if timeouts is None and any(m["FunctionArn"] for m in methods):
+            timeouts = lambda_timeouts.timeouts_ms(ctx)
         for stage in apigw.get_stages(restApiId=api["id"]).get("item") or []:
             name = stage["stageName"]
             arn = f"arn:{ctx.partition}:apigateway:{ctx.region}::/restapis/{api['id']}/stages/{name}"
@@ -48,4 +114,8 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
                 "restApiName": api.get("name"),
                 "UsagePlans": plans.get((api["id"], name), []),
             }
+            if wants_methods:
+                stage_methods = _stage_methods(stage, methods, timeouts or {})
+                properties["Methods"] = stage_methods
+                properties["LambdaIntegrations"] = [m for m in stage_methods if m["FunctionArn"]]
             yield document(ctx, RESOURCE_TYPE, arn, f"{api.get('name', api['id'])}/{name}", properties)

@@ -1,9 +1,10 @@
-"""Collector for AWS::ApiGatewayV2::Stage (HTTP and WebSocket APIs)."""
+"""Collector for AWS::ApiGatewayV2::Stage (HTTP and WebSocket APIs), joined with routes and Lambda timeouts."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from relaudit.inventory import lambda_timeouts
 from relaudit.inventory.base import CollectorContext, document, paginate
 
 if TYPE_CHECKING:
@@ -12,20 +13,70 @@ if TYPE_CHECKING:
     from relaudit.models.resource import ResourceDocument
 
 RESOURCE_TYPE = "AWS::ApiGatewayV2::Stage"
-IAM_ACTIONS = frozenset({"apigateway:GET"})
+IAM_ACTIONS = frozenset({"apigateway:GET", *lambda_timeouts.IAM_ACTIONS})
+DEFAULT_INTEGRATION_TIMEOUT_MS = {"HTTP": 30_000, "WEBSOCKET": 29_000}
+
+
+def _routes(apigw: Any, api_id: str, page_size: int | None) -> list[str]:
+    return [route["RouteKey"] for route in paginate(apigw, "get_routes", "Items", page_size, ApiId=api_id)]
+
+
+def _lambda_integrations(apigw: Any, api: dict[str, Any], page_size: int | None) -> list[dict[str, Any]]:
+    default_timeout = DEFAULT_INTEGRATION_TIMEOUT_MS.get(api.get("ProtocolType") or "", 30_000)
+    integrations = []
+    for integration in paginate(apigw, "get_integrations", "Items", page_size, ApiId=api["ApiId"]):
+        arn = lambda_timeouts.function_arn(integration.get("IntegrationUri"))
+        if integration.get("IntegrationType") in ("AWS", "AWS_PROXY") and arn:
+            integrations.append(
+                {
+                    "IntegrationId": integration.get("IntegrationId"),
+                    "FunctionArn": arn,
+                    "IntegrationTimeoutInMillis": int(integration.get("TimeoutInMillis") or default_timeout),
+                }
+            )
+    return integrations
+
+
+def _stage_routes(stage: dict[str, Any], route_keys: list[str]) -> list[dict[str, Any]]:
+    """Each route's effective throttle on this stage: its RouteSettings, else DefaultRouteSettings."""
+    default_rate = (stage.get("DefaultRouteSettings") or {}).get("ThrottlingRateLimit")
+    settings = stage.get("RouteSettings") or {}
+    return [
+        {"RouteKey": key, "ThrottlingRateLimit": (settings.get(key) or {}).get("ThrottlingRateLimit", default_rate)}
+        for key in route_keys
+    ]
 
 
 def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
-    """Yield every stage with ``ApiId``, ``ApiName`` and ``ProtocolType`` of its API."""
+    """Yield every stage with ``ApiId``, ``ApiName`` and ``ProtocolType`` of its API and, when a
+    selected check reads them:
+
+    - ``Routes``: each route of the API with its effective ``ThrottlingRateLimit`` on this stage;
+    - ``LambdaIntegrations``: Lambda integrations with ``IntegrationTimeoutInMillis`` (30 s default
+      for HTTP APIs) and the function's ``FunctionTimeoutInMillis`` (ListFunctions, once per region).
+    """
     apigw = ctx.client("apigatewayv2")
+    timeouts: dict[str, int] | None = None
     for api in paginate(apigw, "get_apis", "Items", ctx.page_size):
-        for stage in paginate(apigw, "get_stages", "Items", ctx.page_size, ApiId=api["ApiId"]):
+        api_id = api["ApiId"]
+        routes = _routes(apigw, api_id, ctx.page_size) if ctx.wants("Routes") else None
+        integrations = _lambda_integrations(apigw, api, ctx.page_size) if ctx.wants("LambdaIntegrations") else None
+        if integrations and timeouts is None:
+            timeouts = lambda_timeouts.timeouts_ms(ctx)
+        for stage in paginate(apigw, "get_stages", "Items", ctx.page_size, ApiId=api_id):
             name = stage["StageName"]
-            arn = f"arn:{ctx.partition}:apigateway:{ctx.region}::/apis/{api['ApiId']}/stages/{name}"
+            arn = f"arn:{ctx.partition}:apigateway:{ctx.region}::/apis/{api_id}/stages/{name}"
             properties = {
                 **stage,
-                "ApiId": api["ApiId"],
+                "ApiId": api_id,
                 "ApiName": api.get("Name"),
                 "ProtocolType": api.get("ProtocolType"),
             }
-            yield document(ctx, RESOURCE_TYPE, arn, f"{api.get('Name', api['ApiId'])}/{name}", properties)
+            if routes is not None:
+                properties["Routes"] = _stage_routes(stage, routes)
+            if integrations is not None:
+                properties["LambdaIntegrations"] = [
+                    {**item, "FunctionTimeoutInMillis": (timeouts or {}).get(item["FunctionArn"])}
+                    for item in integrations
+                ]
+            yield document(ctx, RESOURCE_TYPE, arn, f"{api.get('Name', api_id)}/{name}", properties)

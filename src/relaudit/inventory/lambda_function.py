@@ -1,11 +1,14 @@
-"""Collector for AWS::Lambda::Function, enriched with concurrency, async config and subnet AZs."""
+"""Collector for AWS::Lambda::Function, enriched with concurrency, async config, triggers, alarms and subnet AZs."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from relaudit.inventory import alarm_index
 from relaudit.inventory.base import CollectorContext, document, paginate
 
 if TYPE_CHECKING:
@@ -19,10 +22,34 @@ IAM_ACTIONS = frozenset(
         "lambda:ListFunctions",
         "lambda:GetFunction",
         "lambda:GetFunctionEventInvokeConfig",
+        "lambda:GetPolicy",
         "ec2:DescribeSubnets",
+        "cloudwatch:GetMetricData",
+        *alarm_index.IAM_ACTIONS,
     }
 )
 _FILTER_VALUES_MAX = 200
+_METRIC_QUERIES_MAX = 500  # GetMetricData's limit per request
+_THROTTLE_DAYS = 7
+# Services that invoke a function asynchronously (event invoke config, DLQ and destinations apply).
+ASYNC_PRINCIPALS = frozenset(
+    {
+        "s3.amazonaws.com",
+        "sns.amazonaws.com",
+        "events.amazonaws.com",
+        "ses.amazonaws.com",
+        "iot.amazonaws.com",
+        "logs.amazonaws.com",
+        "codecommit.amazonaws.com",
+        "config.amazonaws.com",
+        "lambda.alarms.cloudwatch.amazonaws.com",
+    }
+)
+# Request paths where a client waits for the function (API Gateway, ALB, VPC Lattice, function URLs).
+API_PRINCIPALS = frozenset(
+    {"apigateway.amazonaws.com", "elasticloadbalancing.amazonaws.com", "vpc-lattice.amazonaws.com", "function-url"}
+)
+_ALARMED_METRICS = ("Errors", "Throttles")
 
 
 def _subnet_zones(ctx: CollectorContext, subnet_ids: set[str]) -> dict[str, str]:
@@ -39,40 +66,138 @@ def _subnet_zones(ctx: CollectorContext, subnet_ids: set[str]) -> dict[str, str]
     return zones
 
 
-def _event_invoke_config(ctx: CollectorContext, function_arn: str) -> dict[str, Any] | None:
+def _not_found_is_none(call: Any, **kwargs: Any) -> dict[str, Any] | None:
     try:
-        config: dict[str, Any] = ctx.client("lambda").get_function_event_invoke_config(FunctionName=function_arn)
+        response: dict[str, Any] = call(**kwargs)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
             return None
         raise
-    return config
+    return response
+
+
+def _event_invoke_config(ctx: CollectorContext, function_arn: str) -> dict[str, Any] | None:
+    return _not_found_is_none(ctx.client("lambda").get_function_event_invoke_config, FunctionName=function_arn)
+
+
+def _principals(statement: dict[str, Any]) -> set[str]:
+    actions = statement.get("Action")
+    actions = actions if isinstance(actions, list) else [actions]
+    if any(str(action).lower() == "lambda:invokefunctionurl" for action in actions):
+        return {"function-url"}
+    principal = statement.get("Principal")
+    if isinstance(principal, dict):
+        services = principal.get("Service")
+        return set(services if isinstance(services, list) else [services]) - {None}
+    return set()
+
+
+def triggers(ctx: CollectorContext, function_arn: str) -> dict[str, Any]:
+    """Who may invoke the function, read from its resource-based policy (GetPolicy).
+
+    Returns ``{Principals, Async, Api}``: the service principals allowed (``function-url`` for a
+    function URL), whether one invokes asynchronously, and whether one is a synchronous request path.
+    """
+    response = _not_found_is_none(ctx.client("lambda").get_policy, FunctionName=function_arn)
+    statements: list[Any] = []
+    if response:
+        try:
+            statements = json.loads(response.get("Policy") or "{}").get("Statement") or []
+        except ValueError:
+            statements = []
+    principals: set[str] = set()
+    for statement in statements:
+        if isinstance(statement, dict) and statement.get("Effect") == "Allow":
+            principals |= _principals(statement)
+    return {
+        "Principals": sorted(principals),
+        "Async": bool(principals & ASYNC_PRINCIPALS),
+        "Api": bool(principals & API_PRINCIPALS),
+    }
+
+
+def _throttles(ctx: CollectorContext, names: list[str]) -> dict[str, float]:
+    """Sum of each function's Throttles metric over the last week, 500 functions per GetMetricData."""
+    cloudwatch = ctx.client("cloudwatch")
+    end = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    start = end - dt.timedelta(days=_THROTTLE_DAYS)
+    totals: dict[str, float] = dict.fromkeys(names, 0.0)
+    for offset in range(0, len(names), _METRIC_QUERIES_MAX):
+        chunk = names[offset : offset + _METRIC_QUERIES_MAX]
+        queries = [
+            {
+                "Id": f"f{index}",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": "AWS/Lambda",
+                        "MetricName": "Throttles",
+                        "Dimensions": [{"Name": "FunctionName", "Value": name}],
+                    },
+                    "Period": 86400,
+                    "Stat": "Sum",
+                },
+            }
+            for index, name in enumerate(chunk)
+        ]
+        for result in paginate(
+            cloudwatch,
+            "get_metric_data",
+            "MetricDataResults",
+            None,
+            MetricDataQueries=queries,
+            StartTime=start,
+            EndTime=end,
+        ):
+            name = chunk[int(result["Id"][1:])]
+            totals[name] += sum(result.get("Values") or [])
+    return totals
+
+
+def _with_zones(function: dict[str, Any], zones: dict[str, str]) -> dict[str, Any]:
+    vpc = function["VpcConfig"]
+    subnets = vpc.get("SubnetIds") or []
+    return {**vpc, "SubnetAvailabilityZones": [zones[s] for s in subnets if s in zones]}
 
 
 def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
-    """Yield every function with ``ReservedConcurrentExecutions``, ``EventInvokeConfig`` and
-    ``VpcConfig.SubnetAvailabilityZones``, each fetched only when a selected check reads it.
+    """Yield every function, with enrichments each fetched only when a selected check reads it.
 
-    GetFunction is used for concurrency because it sits in Lambda's 100 requests/s bucket, where
-    GetFunctionConcurrency shares the 15/s control-plane bucket.
+    - ``ReservedConcurrentExecutions`` (GetFunction: Lambda's 100 requests/s bucket, where
+      GetFunctionConcurrency shares the 15/s control-plane bucket);
+    - ``EventInvokeConfig`` (async retries, event age, destinations; null when none is set);
+    - ``Triggers`` ``{Principals, Async, Api}`` from the resource-based policy;
+    - ``Alarms`` ``{Errors: [...], Throttles: [...]}``: metric alarms on the function's
+      FunctionName dimension (DescribeAlarms once per region), each ``{AlarmName, Actionable}``;
+    - ``ThrottlesLast7Days``: the Throttles metric summed over seven days;
+    - ``VpcConfig.SubnetAvailabilityZones``.
     """
     lam = ctx.client("lambda")
     functions = list(paginate(lam, "list_functions", "Functions", ctx.page_size))
     subnet_ids = {s for fn in functions for s in (fn.get("VpcConfig") or {}).get("SubnetIds") or []}
     zones = _subnet_zones(ctx, subnet_ids) if subnet_ids and ctx.wants("SubnetAvailabilityZones") else {}
+    alarms = alarm_index.load_alarms(ctx) if functions and ctx.wants("Alarms") else None
+    throttles = (
+        _throttles(ctx, [fn["FunctionName"] for fn in functions])
+        if functions and ctx.wants("ThrottlesLast7Days")
+        else None
+    )
     for function in functions:
         arn = function["FunctionArn"]
+        name = function["FunctionName"]
         properties = dict(function)
         if ctx.wants("ReservedConcurrentExecutions"):
             concurrency = lam.get_function(FunctionName=arn).get("Concurrency") or {}
             properties["ReservedConcurrentExecutions"] = concurrency.get("ReservedConcurrentExecutions")
         if ctx.wants("EventInvokeConfig"):
             properties["EventInvokeConfig"] = _event_invoke_config(ctx, arn)
-        vpc = function.get("VpcConfig")
-        if vpc and ctx.wants("SubnetAvailabilityZones"):
-            subnets = vpc.get("SubnetIds") or []
-            properties["VpcConfig"] = {
-                **vpc,
-                "SubnetAvailabilityZones": [zones[s] for s in subnets if s in zones],
+        if ctx.wants("Triggers"):
+            properties["Triggers"] = triggers(ctx, arn)
+        if alarms is not None:
+            properties["Alarms"] = {
+                metric: alarms.find("AWS/Lambda", metric, "FunctionName", name) for metric in _ALARMED_METRICS
             }
-        yield document(ctx, RESOURCE_TYPE, arn, function["FunctionName"], properties)
+        if throttles is not None:
+            properties["ThrottlesLast7Days"] = throttles[name]
+        if function.get("VpcConfig") and ctx.wants("SubnetAvailabilityZones"):
+            properties["VpcConfig"] = _with_zones(function, zones)
+        yield document(ctx, RESOURCE_TYPE, arn, name, properties)

@@ -1,12 +1,14 @@
-"""Collector for AWS::SQS::Queue, with redrive policies parsed and dead-letter queues marked."""
+"""Collector for AWS::SQS::Queue: redrive parsed, dead-letter queues marked, consumers and alarms joined."""
 
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from relaudit.inventory import alarm_index, events_rule, sns_subscription
 from relaudit.inventory.base import CollectorContext, document, paginate
 
 if TYPE_CHECKING:
@@ -15,9 +17,26 @@ if TYPE_CHECKING:
     from relaudit.models.resource import ResourceDocument
 
 RESOURCE_TYPE = "AWS::SQS::Queue"
-IAM_ACTIONS = frozenset({"sqs:ListQueues", "sqs:GetQueueAttributes"})
+_LAMBDA_ACTIONS = frozenset(
+    {"lambda:ListFunctions", "lambda:ListEventSourceMappings", "lambda:ListFunctionEventInvokeConfigs"}
+)
+IAM_ACTIONS = frozenset(
+    {
+        "sqs:ListQueues",
+        "sqs:GetQueueAttributes",
+        *_LAMBDA_ACTIONS,
+        *sns_subscription.LIST_ACTIONS,
+        *events_rule.LIST_ACTIONS,
+        *alarm_index.IAM_ACTIONS,
+    }
+)
 _JSON_ATTRIBUTES = ("RedrivePolicy", "RedriveAllowPolicy", "Policy")
 _GONE = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
+_ALARMED_METRICS = ("ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage")
+_CONSUMER_FIELDS = ("ConsumerFunctions", "ConsumerTimeoutMultiple")
+_DLQ_FIELDS = ("IsDeadLetterQueue", "DeadLetterSources")
+
+Source = dict[str, str]  # {"Type": CloudFormation type, "Arn": ...}
 
 
 def _typed(attributes: dict[str, str]) -> dict[str, Any]:
@@ -34,6 +53,9 @@ def _typed(attributes: dict[str, str]) -> dict[str, Any]:
             typed[key] = value == "true"
         else:
             typed[key] = value
+    redrive = typed.get("RedrivePolicy")
+    if isinstance(redrive, dict) and str(redrive.get("maxReceiveCount", "")).isdigit():
+        redrive["maxReceiveCount"] = int(redrive["maxReceiveCount"])  # SQS echoes a string if given one
     return typed
 
 
@@ -42,12 +64,116 @@ def _declares_sources(policy: Any) -> bool:
     return isinstance(policy, dict) and policy.get("redrivePermission") == "byQueue"
 
 
-def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
-    """Yield every queue with its attributes, plus ``IsDeadLetterQueue`` (another queue in the
-    region redrives to it) and ``DeclaresDeadLetterSources`` (its RedriveAllowPolicy names sources).
+def _unqualified(function_arn: str) -> str:
+    return ":".join(function_arn.split(":")[:7])  # drop a :version or :alias qualifier
 
-    SQS returns NextToken only when MaxResults is sent, hence the explicit page size.
-    """
+
+class _LambdaView:
+    """Functions and event source mappings of the region, listed once and only when needed."""
+
+    def __init__(self, ctx: CollectorContext) -> None:
+        self._ctx = ctx
+        self._functions: list[dict[str, Any]] | None = None
+        self._mappings: list[dict[str, Any]] | None = None
+
+    @property
+    def functions(self) -> list[dict[str, Any]]:
+        if self._functions is None:
+            lam = self._ctx.client("lambda")
+            self._functions = list(paginate(lam, "list_functions", "Functions", self._ctx.page_size))
+        return self._functions
+
+    @property
+    def mappings(self) -> list[dict[str, Any]]:
+        if self._mappings is None:
+            lam = self._ctx.client("lambda")
+            self._mappings = list(
+                paginate(lam, "list_event_source_mappings", "EventSourceMappings", self._ctx.page_size)
+            )
+        return self._mappings
+
+
+def _lambda_dead_letter_uses(ctx: CollectorContext, view: _LambdaView) -> Iterator[tuple[str, Source]]:
+    """(queue ARN, user) for function DLQs, async on-failure destinations and mapping on-failure destinations."""
+    lam = ctx.client("lambda")
+    function_type = "AWS::Lambda::Function"
+    for function in view.functions:
+        target = (function.get("DeadLetterConfig") or {}).get("TargetArn")
+        if target:
+            yield target, {"Type": function_type, "Arn": function["FunctionArn"]}
+        for config in paginate(
+            lam,
+            "list_function_event_invoke_configs",
+            "FunctionEventInvokeConfigs",
+            None,
+            FunctionName=function["FunctionArn"],
+        ):
+            destination = ((config.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+            if destination:
+                yield destination, {"Type": function_type, "Arn": config.get("FunctionArn") or function["FunctionArn"]}
+    for mapping in view.mappings:
+        destination = ((mapping.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+        if destination:
+            arn = mapping.get("EventSourceMappingArn") or mapping["UUID"]
+            yield destination, {"Type": "AWS::Lambda::EventSourceMapping", "Arn": arn}
+
+
+def _messaging_dead_letter_uses(ctx: CollectorContext) -> Iterator[tuple[str, Source]]:
+    """(queue ARN, user) for SNS subscription redrive policies and EventBridge target DLQs."""
+    for subscription in sns_subscription.subscriptions(ctx):
+        redrive = subscription.get("RedrivePolicy")
+        if isinstance(redrive, dict) and redrive.get("deadLetterTargetArn"):
+            source = {"Type": sns_subscription.RESOURCE_TYPE, "Arn": subscription["SubscriptionArn"]}
+            yield redrive["deadLetterTargetArn"], source
+    for rule in events_rule.rules_with_targets(ctx):
+        for target in rule["Targets"]:
+            dlq = (target.get("DeadLetterConfig") or {}).get("Arn")
+            if dlq:
+                yield dlq, {"Type": events_rule.RESOURCE_TYPE, "Arn": rule["Arn"]}
+
+
+def _dead_letter_sources(
+    ctx: CollectorContext, queues: list[dict[str, Any]], view: _LambdaView, everything: bool
+) -> dict[str, list[Source]]:
+    """Queue ARN -> what sends it failed messages; with ``everything``, beyond other queues' redrive."""
+    sources: dict[str, list[Source]] = defaultdict(list)
+    for queue in queues:
+        redrive = queue.get("RedrivePolicy")
+        if isinstance(redrive, dict) and redrive.get("deadLetterTargetArn"):
+            sources[redrive["deadLetterTargetArn"]].append({"Type": RESOURCE_TYPE, "Arn": queue["QueueArn"]})
+    if everything:
+        for arn, source in (*_lambda_dead_letter_uses(ctx, view), *_messaging_dead_letter_uses(ctx)):
+            if source not in sources[arn]:
+                sources[arn].append(source)
+    return sources
+
+
+def _consumers(queue: dict[str, Any], view: _LambdaView) -> list[dict[str, Any]]:
+    """Lambda functions polling the queue, with their timeout (ListFunctions) and batching window."""
+    timeouts = {function["FunctionArn"]: function.get("Timeout") for function in view.functions}
+    return [
+        {
+            "FunctionArn": mapping.get("FunctionArn"),
+            "Timeout": timeouts.get(_unqualified(mapping.get("FunctionArn") or "")),
+            "MaximumBatchingWindowInSeconds": mapping.get("MaximumBatchingWindowInSeconds") or 0,
+            "State": mapping.get("State"),
+        }
+        for mapping in view.mappings
+        if mapping.get("EventSourceArn") == queue.get("QueueArn")
+    ]
+
+
+def _timeout_multiple(visibility: int, consumers: list[dict[str, Any]]) -> float | None:
+    """Smallest (visibility timeout - batching window) / function timeout over the consumers."""
+    multiples = [
+        (visibility - consumer["MaximumBatchingWindowInSeconds"]) / consumer["Timeout"]
+        for consumer in consumers
+        if consumer.get("Timeout")
+    ]
+    return round(min(multiples), 2) if multiples else None
+
+
+def _read_queues(ctx: CollectorContext) -> list[dict[str, Any]]:
     sqs = ctx.client("sqs")
     queues: list[dict[str, Any]] = []
     for url in paginate(sqs, "list_queues", "QueueUrls", ctx.page_size or 1000):
@@ -57,15 +183,66 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
             if exc.response.get("Error", {}).get("Code") in _GONE:
                 continue
             raise
-        queues.append({"QueueUrl": url, **_typed(attributes)})
-    targets = {
-        queue["RedrivePolicy"].get("deadLetterTargetArn")
-        for queue in queues
+        queues.append({"QueueUrl": url, "QueueName": url.rsplit("/", 1)[-1], **_typed(attributes)})
+    return queues
+
+
+def _enrich(
+    ctx: CollectorContext,
+    queue: dict[str, Any],
+    sources: dict[str, list[Source]],
+    retention: dict[str, int],
+    view: _LambdaView,
+) -> None:
+    arn = queue["QueueArn"]
+    own = sources.get(arn, [])
+    queue["DeadLetterSources"] = own
+    queue["IsDeadLetterQueue"] = bool(own)
+    queue["DeclaresDeadLetterSources"] = _declares_sources(queue.get("RedriveAllowPolicy"))
+    source_retention = [retention[s["Arn"]] for s in own if s["Type"] == RESOURCE_TYPE and s["Arn"] in retention]
+    queue["SourceQueuesMaxRetentionPeriod"] = max(source_retention, default=None)
+    target = (
+        (queue.get("RedrivePolicy") or {}).get("deadLetterTargetArn")
         if isinstance(queue.get("RedrivePolicy"), dict)
-    }
+        else None
+    )
+    local = target and target.split(":")[3:5] == [ctx.region, ctx.account_id]
+    queue["DeadLetterTargetExists"] = (target in retention) if local else None
+    if any(ctx.wants(f) for f in _CONSUMER_FIELDS):
+        consumers = _consumers(queue, view)
+        queue["ConsumerFunctions"] = consumers
+        queue["ConsumerTimeoutMultiple"] = _timeout_multiple(int(queue.get("VisibilityTimeout") or 0), consumers)
+
+
+def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
+    """Yield every queue with its attributes (numbers and JSON typed) plus:
+
+    - ``DeadLetterSources`` ``[{Type, Arn}]`` and ``IsDeadLetterQueue``: what sends the queue failed
+      messages. Other queues' redrive policies always; when a check reads these fields, also Lambda
+      function DLQs, Lambda async and event-source-mapping on-failure destinations, SNS subscription
+      redrive policies and EventBridge target DLQs, so a DLQ is never flagged for lacking its own;
+    - ``DeclaresDeadLetterSources``: its RedriveAllowPolicy names source queues;
+    - ``SourceQueuesMaxRetentionPeriod``: the longest retention among queues redriving to it;
+    - ``DeadLetterTargetExists``: its redrive target is a queue in this account and region that
+      exists (null when the target is elsewhere and cannot be listed);
+    - ``ConsumerFunctions`` and ``ConsumerTimeoutMultiple``: Lambda functions polling it and the
+      smallest (VisibilityTimeout - batching window) / function timeout among them;
+    - ``Alarms`` ``{ApproximateNumberOfMessagesVisible: [...], ApproximateAgeOfOldestMessage: [...]}``.
+
+    SQS returns NextToken only when MaxResults is sent, hence the explicit page size.
+    """
+    queues = _read_queues(ctx)
+    if not queues:
+        return
+    view = _LambdaView(ctx)
+    everything = any(ctx.wants(f) for f in _DLQ_FIELDS)
+    sources = _dead_letter_sources(ctx, queues, view, everything)
+    retention = {q["QueueArn"]: int(q.get("MessageRetentionPeriod") or 0) for q in queues}
+    alarms = alarm_index.load_alarms(ctx) if ctx.wants("Alarms") else None
     for queue in queues:
-        name = queue["QueueUrl"].rsplit("/", 1)[-1]
-        queue["QueueName"] = name
-        queue["IsDeadLetterQueue"] = queue.get("QueueArn") in targets
-        queue["DeclaresDeadLetterSources"] = _declares_sources(queue.get("RedriveAllowPolicy"))
-        yield document(ctx, RESOURCE_TYPE, queue["QueueArn"], name, queue)
+        _enrich(ctx, queue, sources, retention, view)
+        if alarms is not None:
+            queue["Alarms"] = {
+                metric: alarms.find("AWS/SQS", metric, "QueueName", queue["QueueName"]) for metric in _ALARMED_METRICS
+            }
+        yield document(ctx, RESOURCE_TYPE, queue["QueueArn"], queue["QueueName"], queue)

@@ -59,3 +59,83 @@ def test_http_api_stages(aws: None, collect: Any) -> None:
     assert docs["fast/live"].properties["DefaultRouteSettings"]["ThrottlingRateLimit"] == 5.0
     assert (docs["bare-0/live"].properties.get("DefaultRouteSettings") or {}).get("ThrottlingRateLimit") is None
     assert docs["ws/prod"].properties["ProtocolType"] == "WEBSOCKET"
+
+
+def test_rest_methods_with_throttles_and_lambda_timeouts(aws: None, collect: Any) -> None:
+    from .lambda_support import function_maker
+
+    make = function_maker()
+    slow = make("slow", Timeout=60)
+    quick = make("quick", Timeout=5)
+    apigw = boto3.client("apigateway", region_name="us-east-1")
+    api = apigw.create_rest_api(name="shop")["id"]
+    root = apigw.get_resources(restApiId=api)["items"][0]["id"]
+    items = apigw.create_resource(restApiId=api, parentId=root, pathPart="items")["id"]
+    uri = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{}/invocations"
+    for verb, function, timeout in (("GET", quick, None), ("POST", slow, None), ("PUT", f"{slow}:live", 10000)):
+        apigw.put_method(restApiId=api, resourceId=items, httpMethod=verb, authorizationType="NONE")
+        extra = {"timeoutInMillis": timeout} if timeout else {}
+        apigw.put_integration(
+            restApiId=api,
+            resourceId=items,
+            httpMethod=verb,
+            type="AWS_PROXY",
+            integrationHttpMethod="POST",
+            uri=uri.format(function),
+            **extra,
+        )
+    apigw.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="NONE")
+    apigw.put_integration(restApiId=api, resourceId=root, httpMethod="GET", type="MOCK")
+    apigw.create_deployment(restApiId=api, stageName="prod")
+    apigw.update_stage(
+        restApiId=api,
+        stageName="prod",
+        patchOperations=[{"op": "replace", "path": "/~1items/GET/throttling/rateLimit", "value": "20"}],
+    )
+
+    stage = collect("AWS::ApiGateway::Stage")["shop/prod"].properties
+
+    methods = {(m["Path"], m["HttpMethod"]): m for m in stage["Methods"]}
+    assert set(methods) == {("/", "GET"), ("/items", "GET"), ("/items", "POST"), ("/items", "PUT")}
+    assert methods[("/items", "GET")]["ThrottlingRateLimit"] == 20.0
+    assert methods[("/items", "POST")]["ThrottlingRateLimit"] is None
+    assert methods[("/", "GET")]["FunctionArn"] is None
+    integrations = {m["HttpMethod"]: m for m in stage["LambdaIntegrations"]}
+    assert set(integrations) == {"GET", "POST", "PUT"}
+    assert integrations["POST"]["FunctionArn"] == slow
+    assert (integrations["POST"]["IntegrationTimeoutInMillis"], integrations["POST"]["FunctionTimeoutInMillis"]) == (
+        29000,
+        60000,
+    )
+    assert integrations["PUT"]["FunctionArn"] == slow, "an alias qualifier is dropped"
+    assert integrations["PUT"]["IntegrationTimeoutInMillis"] == 10000
+    assert integrations["GET"]["FunctionTimeoutInMillis"] == 5000
+
+
+def test_http_api_routes_and_lambda_timeouts(aws: None, collect: Any) -> None:
+    from .lambda_support import function_maker
+
+    slow = function_maker()("slow", Timeout=120)
+    v2 = boto3.client("apigatewayv2", region_name="us-east-1")
+    api = v2.create_api(Name="hooks", ProtocolType="HTTP")["ApiId"]
+    integration = v2.create_integration(
+        ApiId=api, IntegrationType="AWS_PROXY", IntegrationUri=slow, PayloadFormatVersion="2.0"
+    )["IntegrationId"]
+    for key in ("GET /a", "POST /b"):
+        v2.create_route(ApiId=api, RouteKey=key, Target=f"integrations/{integration}")
+    v2.create_stage(
+        ApiId=api, StageName="live", RouteSettings={"GET /a": {"ThrottlingRateLimit": 3.0, "ThrottlingBurstLimit": 1}}
+    )
+
+    stage = collect("AWS::ApiGatewayV2::Stage")["hooks/live"].properties
+
+    routes = {r["RouteKey"]: r["ThrottlingRateLimit"] for r in stage["Routes"]}
+    assert routes == {"GET /a": 3.0, "POST /b": None}
+    assert stage["LambdaIntegrations"] == [
+        {
+            "IntegrationId": integration,
+            "FunctionArn": slow,
+            "IntegrationTimeoutInMillis": 30000,
+            "FunctionTimeoutInMillis": 120000,
+        }
+    ]

@@ -87,3 +87,80 @@ def test_dead_letter_config_reaches_the_document(lam: Any, make_function: Any, c
     factory.client("lambda", "us-east-1").meta.events.register("after-call.lambda.ListFunctions", add_dlq)
     docs = collect("AWS::Lambda::Function")
     assert docs["with-dlq"].properties["DeadLetterConfig"] == {"TargetArn": dlq}
+
+
+def test_triggers_alarms_and_throttles(lam: Any, make_function: Any, collect: Any) -> None:
+    import datetime as dt
+
+    from .lambda_support import alarm
+
+    make_function("on-topic")
+    make_function("behind-api", Timeout=60)
+    make_function("url")
+    make_function("quiet")
+    lam.add_permission(
+        FunctionName="on-topic",
+        StatementId="sns",
+        Action="lambda:InvokeFunction",
+        Principal="sns.amazonaws.com",
+        SourceArn="arn:aws:sns:us-east-1:123456789012:orders",
+    )
+    lam.add_permission(
+        FunctionName="behind-api",
+        StatementId="api",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+    )
+    lam.add_permission(
+        FunctionName="url",
+        StatementId="url",
+        Action="lambda:InvokeFunctionUrl",
+        Principal="*",
+        FunctionUrlAuthType="NONE",
+    )
+    alarm("on-topic-errors", "AWS/Lambda", "Errors", "FunctionName", "on-topic")
+    alarm("on-topic-throttles", "AWS/Lambda", "Throttles", "FunctionName", "on-topic", actions=False)
+    now = dt.datetime.now(dt.UTC)
+    boto3.client("cloudwatch", region_name="us-east-1").put_metric_data(
+        Namespace="AWS/Lambda",
+        MetricData=[
+            {
+                "MetricName": "Throttles",
+                "Dimensions": [{"Name": "FunctionName", "Value": "behind-api"}],
+                "Value": value,
+                "Timestamp": now - dt.timedelta(days=days),
+            }
+            for value, days in ((4.0, 1), (3.0, 3), (100.0, 9))  # the last is older than a week
+        ],
+    )
+
+    docs = collect("AWS::Lambda::Function")
+
+    topic = docs["on-topic"].properties
+    assert topic["Triggers"] == {"Principals": ["sns.amazonaws.com"], "Async": True, "Api": False}
+    assert docs["behind-api"].properties["Triggers"]["Api"] is True
+    assert docs["url"].properties["Triggers"] == {"Principals": ["function-url"], "Async": False, "Api": True}
+    assert docs["quiet"].properties["Triggers"] == {"Principals": [], "Async": False, "Api": False}
+    assert topic["Alarms"]["Errors"] == [{"AlarmName": "on-topic-errors", "Actionable": True, "MetricName": "Errors"}]
+    assert topic["Alarms"]["Throttles"][0]["Actionable"] is False, "no ALARM action"
+    assert docs["quiet"].properties["Alarms"] == {"Errors": [], "Throttles": []}
+    assert docs["behind-api"].properties["ThrottlesLast7Days"] == 7.0
+    assert docs["quiet"].properties["ThrottlesLast7Days"] == 0.0
+    assert docs["behind-api"].properties["Timeout"] == 60
+
+
+def test_no_alarm_or_metric_calls_unless_a_check_reads_them(make_function: Any, factory: Any) -> None:
+    from relaudit.inventory import load_collector
+    from relaudit.inventory.base import CollectorContext
+
+    make_function("solo")
+    seen: list[str] = []
+    for service in ("lambda", "cloudwatch"):
+        factory.client(service, "us-east-1").meta.events.register(
+            "before-call", lambda model, **_: seen.append(model.name)
+        )
+    ctx = CollectorContext("123456789012", "us-east-1", factory.bound("us-east-1"), needs=frozenset({"Timeout"}))
+    (doc,) = load_collector("AWS::Lambda::Function").collect(ctx)
+    assert seen == ["ListFunctions"]
+    assert "Triggers" not in doc.properties
+    assert "Alarms" not in doc.properties

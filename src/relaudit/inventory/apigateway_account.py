@@ -1,0 +1,71 @@
+"""Collector for AWS::ApiGateway::Account: one document per account and region comparing the
+account-level throttle quota (shared by REST, HTTP and WebSocket APIs) with the stages' own limits."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from relaudit.inventory.base import CollectorContext, document, paginate
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from relaudit.models.resource import ResourceDocument
+
+RESOURCE_TYPE = "AWS::ApiGateway::Account"
+IAM_ACTIONS = frozenset({"apigateway:GET"})
+
+
+def _positive(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and value > 0 else None
+
+
+def _rest_stages(ctx: CollectorContext) -> Iterator[dict[str, Any]]:
+    apigw = ctx.client("apigateway")
+    for api in paginate(apigw, "get_rest_apis", "items", ctx.page_size):
+        for stage in apigw.get_stages(restApiId=api["id"]).get("item") or []:
+            default = (stage.get("methodSettings") or {}).get("*/*") or {}
+            yield {
+                "Api": api.get("name") or api["id"],
+                "Stage": stage["stageName"],
+                "ProtocolType": "REST",
+                "RateLimit": _positive(default.get("throttlingRateLimit")),
+            }
+
+
+def _v2_stages(ctx: CollectorContext) -> Iterator[dict[str, Any]]:
+    apigw = ctx.client("apigatewayv2")
+    for api in paginate(apigw, "get_apis", "Items", ctx.page_size):
+        for stage in paginate(apigw, "get_stages", "Items", ctx.page_size, ApiId=api["ApiId"]):
+            default = stage.get("DefaultRouteSettings") or {}
+            yield {
+                "Api": api.get("Name") or api["ApiId"],
+                "Stage": stage["StageName"],
+                "ProtocolType": api.get("ProtocolType"),
+                "RateLimit": _positive(default.get("ThrottlingRateLimit")),
+            }
+
+
+def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
+    """Yield one document: GetAccount's ``throttleSettings`` as ``AccountRateLimit`` and
+    ``AccountBurstLimit``, every stage's default rate limit in ``Stages`` (``RateLimit`` null when
+    the stage sets none), ``StageCount``, ``ThrottledStageCount``, ``StageRateLimitSum`` (over
+    throttled stages) and ``StageRateLimitPercent`` of the account's rate limit.
+    """
+    account = ctx.client("apigateway").get_account()
+    throttle = account.get("throttleSettings") or {}
+    account_rate = float(throttle.get("rateLimit") or 0)
+    stages = [*_rest_stages(ctx), *_v2_stages(ctx)]
+    total = sum(stage["RateLimit"] or 0 for stage in stages)
+    properties = {
+        "throttleSettings": throttle,
+        "AccountRateLimit": account_rate,
+        "AccountBurstLimit": throttle.get("burstLimit"),
+        "Stages": stages,
+        "StageCount": len(stages),
+        "ThrottledStageCount": sum(1 for stage in stages if stage["RateLimit"]),
+        "StageRateLimitSum": total,
+        "StageRateLimitPercent": round(100.0 * total / account_rate, 1) if account_rate else None,
+    }
+    arn = f"arn:{ctx.partition}:apigateway:{ctx.region}::/account"
+    yield document(ctx, RESOURCE_TYPE, arn, f"apigateway-account/{ctx.region}", properties)

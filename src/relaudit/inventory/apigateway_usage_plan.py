@@ -1,0 +1,23 @@
+"""Collector for AWS::ApiGateway::UsagePlan: throttle, quota and the stages each plan covers."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from relaudit.inventory.base import CollectorContext, document, paginate
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from relaudit.models.resource import ResourceDocument
+
+RESOURCE_TYPE = "AWS::ApiGateway::UsagePlan"
+IAM_ACTIONS = frozenset({"apigateway:GET"})
+
+
+def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
+    """Yield every usage plan as GetUsagePlans returns it (``throttle``, ``quota``, ``apiStages``)."""
+    apigw = ctx.client("apigateway")
+    for plan in paginate(apigw, "get_usage_plans", "items", ctx.page_size):
+        arn = f"arn:{ctx.partition}:apigateway:{ctx.region}::/usageplans/{plan['id']}"
+        yield document(ctx, RESOURCE_TYPE, arn, plan.get("name") or plan["id"], plan)

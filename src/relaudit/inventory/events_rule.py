@@ -1,0 +1,67 @@
+"""Collector for AWS::Events::Rule (every event bus), with targets and their dead-letter queues checked."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from relaudit.inventory import queue_access
+from relaudit.inventory.base import CollectorContext, document, paginate
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from relaudit.models.resource import ResourceDocument
+
+RESOURCE_TYPE = "AWS::Events::Rule"
+LIST_ACTIONS = frozenset({"events:ListEventBuses", "events:ListRules", "events:ListTargetsByRule"})
+IAM_ACTIONS = LIST_ACTIONS | queue_access.IAM_ACTIONS
+_BUS_PAGE = 100  # ListEventBuses' largest page; it has no botocore paginator
+
+
+def _event_buses(ctx: CollectorContext) -> Iterator[dict[str, Any]]:
+    events = ctx.client("events")
+    kwargs: dict[str, Any] = {"Limit": ctx.page_size or _BUS_PAGE}
+    while True:
+        page = events.list_event_buses(**kwargs)
+        yield from page.get("EventBuses") or []
+        if not page.get("NextToken"):
+            return
+        kwargs["NextToken"] = page["NextToken"]
+
+
+def rules_with_targets(ctx: CollectorContext) -> Iterator[dict[str, Any]]:
+    """Every rule on every event bus in ctx's region, with ``Targets`` (ListTargetsByRule)."""
+    events = ctx.client("events")
+    for bus in _event_buses(ctx):
+        for rule in paginate(events, "list_rules", "Rules", ctx.page_size, EventBusName=bus["Name"]):
+            targets = list(
+                paginate(
+                    events,
+                    "list_targets_by_rule",
+                    "Targets",
+                    ctx.page_size,
+                    Rule=rule["Name"],
+                    EventBusName=bus["Name"],
+                )
+            )
+            yield {**rule, "EventBusName": bus["Name"], "Targets": targets}
+
+
+def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
+    """Yield every rule with ``Targets``, ``TargetCount`` and, when a check reads it, each target's
+    ``DeadLetterQueue`` ``{Arn, Exists, AllowsDelivery}`` (the queue exists in this account and region
+    and its policy lets events.amazonaws.com send from the rule; null when it cannot be read).
+
+    Rules that AWS services manage (``ManagedBy`` set) are collected too; checks skip them.
+    """
+    probe = queue_access.QueueProbe(ctx) if ctx.wants("DeadLetterQueue") else None
+    for rule in rules_with_targets(ctx):
+        arn = rule["Arn"]
+        if probe is not None:
+            for target in rule["Targets"]:
+                dlq = (target.get("DeadLetterConfig") or {}).get("Arn")
+                target["DeadLetterQueue"] = probe.describe(dlq, "events.amazonaws.com", arn)
+        rule["TargetCount"] = len(rule["Targets"])
+        bus = rule["EventBusName"]
+        name = rule["Name"] if bus == "default" else f"{bus}/{rule['Name']}"
+        yield document(ctx, RESOURCE_TYPE, arn, name, rule)

@@ -1,0 +1,91 @@
+"""Collector for AWS::Lambda::EventSourceMapping, joined with its function's concurrency and alarms."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from relaudit.inventory import alarm_index
+from relaudit.inventory.base import CollectorContext, document, paginate
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from relaudit.models.resource import ResourceDocument
+
+RESOURCE_TYPE = "AWS::Lambda::EventSourceMapping"
+IAM_ACTIONS = frozenset({"lambda:ListEventSourceMappings", "lambda:GetFunction", *alarm_index.IAM_ACTIONS})
+# ARN service -> source kind; streams are Kinesis and DynamoDB Streams (ordered, retried per shard).
+_KINDS = {"sqs": "sqs", "kinesis": "kinesis", "dynamodb": "dynamodb", "kafka": "kafka", "mq": "mq", "rds": "docdb"}
+STREAM_KINDS = frozenset({"kinesis", "dynamodb"})
+
+
+def source_kind(mapping: dict[str, Any]) -> str:
+    """``sqs``, ``kinesis``, ``dynamodb``, ``kafka`` (MSK or self-managed), ``mq``, ``docdb`` or ``other``."""
+    arn = mapping.get("EventSourceArn") or ""
+    if arn:
+        parts = arn.split(":")
+        return _KINDS.get(parts[2], "other") if len(parts) > 2 else "other"
+    endpoints = (mapping.get("SelfManagedEventSource") or {}).get("Endpoints") or {}
+    return "kafka" if "KAFKA_BOOTSTRAP_SERVERS" in endpoints else "other"
+
+
+def _source_name(mapping: dict[str, Any]) -> str:
+    arn = mapping.get("EventSourceArn") or ""
+    if not arn:
+        return "self-managed"
+    resource = arn.split(":", 5)[-1]
+    if resource.startswith("table/") and "/stream/" in resource:  # DynamoDB stream: table/<name>/stream/<label>
+        return resource.split("/")[1]
+    return resource.rsplit("/", 1)[-1] if resource.startswith("stream/") else resource.split("/")[-1]
+
+
+def _function_name(function_arn: str) -> str:
+    parts = function_arn.split(":")
+    return parts[6] if len(parts) > 6 else function_arn
+
+
+def _reserved_concurrency(lam: Any, function_arn: str) -> int | None:
+    """The function's reserved concurrency; None when unset or the function is gone."""
+    try:
+        concurrency = lam.get_function(FunctionName=function_arn).get("Concurrency") or {}
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            return None
+        raise
+    value: int | None = concurrency.get("ReservedConcurrentExecutions")
+    return value
+
+
+def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
+    """Yield every event source mapping with ``SourceKind``, ``IsStream``, ``FunctionName`` and, when a
+    selected check reads them, ``FunctionReservedConcurrency`` (GetFunction, once per function) and
+    ``IteratorAgeAlarms`` (alarms on the function's IteratorAge metric; DescribeAlarms once per region).
+    """
+    lam = ctx.client("lambda")
+    mappings = list(paginate(lam, "list_event_source_mappings", "EventSourceMappings", ctx.page_size))
+    reserved: dict[str, int | None] = {}
+    alarms = alarm_index.load_alarms(ctx) if mappings and ctx.wants("IteratorAgeAlarms") else None
+    for mapping in mappings:
+        function_arn = mapping.get("FunctionArn") or ""
+        function = _function_name(function_arn)
+        kind = source_kind(mapping)
+        properties: dict[str, Any] = {
+            **mapping,
+            "SourceKind": kind,
+            "IsStream": kind in STREAM_KINDS,
+            "FunctionName": function,
+        }
+        if ctx.wants("FunctionReservedConcurrency"):
+            if function_arn not in reserved:
+                reserved[function_arn] = _reserved_concurrency(lam, function_arn)
+            properties["FunctionReservedConcurrency"] = reserved[function_arn]
+        if alarms is not None:
+            properties["IteratorAgeAlarms"] = alarms.find("AWS/Lambda", "IteratorAge", "FunctionName", function)
+        uuid = mapping["UUID"]
+        arn = (
+            mapping.get("EventSourceMappingArn")
+            or f"arn:{ctx.partition}:lambda:{ctx.region}:{ctx.account_id}:event-source-mapping:{uuid}"
+        )
+        yield document(ctx, RESOURCE_TYPE, arn, f"{function}/{_source_name(mapping)}", properties)

@@ -1,0 +1,71 @@
+"""AWS::Events::Rule collector on moto: every bus, targets across pages, DLQs probed for delivery."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+
+from .lambda_support import ACCOUNT, queue
+
+FUNCTION = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:handler"
+# moto 5.2 pages ListTargetsByRule on the target Arn: targets sharing an Arn make it return the same
+# NextToken forever (botocore raises PaginationError), so each target here gets its own function.
+
+
+def allow_events(rule_arn: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": ["sqs:SendMessage"],
+                    "Resource": "*",
+                    "Condition": {"ArnLike": {"aws:SourceArn": rule_arn}},
+                }
+            ],
+        }
+    )
+
+
+def test_rules_on_every_bus_with_targets(aws: None, collect: Any, calls: Any) -> None:
+    events = boto3.client("events", region_name="us-east-1")
+    events.create_event_bus(Name="orders")
+    _, dlq = queue("rules-dlq", Policy=allow_events(f"arn:aws:events:us-east-1:{ACCOUNT}:rule/*"))
+    _, closed = queue("closed-dlq")
+    for i in range(3):
+        events.put_rule(Name=f"nightly-{i}", ScheduleExpression="rate(1 day)")
+    events.put_rule(Name="placed", EventBusName="orders", EventPattern=json.dumps({"source": ["shop"]}))
+    events.put_targets(
+        Rule="placed",
+        EventBusName="orders",
+        Targets=[
+            {
+                "Id": "a",
+                "Arn": f"{FUNCTION}-a",
+                "DeadLetterConfig": {"Arn": dlq},
+                "RetryPolicy": {"MaximumRetryAttempts": 3},
+            },
+            {"Id": "b", "Arn": f"{FUNCTION}-b", "DeadLetterConfig": {"Arn": closed}},
+            {"Id": "c", "Arn": f"{FUNCTION}-c"},
+        ],
+    )
+    seen = calls("events")
+
+    docs = collect("AWS::Events::Rule")
+
+    assert sorted(docs) == ["nightly-0", "nightly-1", "nightly-2", "orders/placed"]
+    placed = docs["orders/placed"]
+    assert placed.arn == f"arn:aws:events:us-east-1:{ACCOUNT}:rule/orders/placed"
+    assert placed.properties["TargetCount"] == 3
+    targets = {t["Id"]: t for t in placed.properties["Targets"]}
+    assert targets["a"]["RetryPolicy"]["MaximumRetryAttempts"] == 3
+    assert targets["a"]["DeadLetterQueue"] == {"Arn": dlq, "Exists": True, "AllowsDelivery": True}
+    assert targets["b"]["DeadLetterQueue"]["AllowsDelivery"] is False
+    assert targets["c"]["DeadLetterQueue"] is None
+    assert docs["nightly-0"].properties["TargetCount"] == 0
+    assert seen.count("ListRules") >= 3, "rules on the default bus span two pages of 2"
+    assert seen.count("ListTargetsByRule") >= 5, "three targets span two pages of 2"
