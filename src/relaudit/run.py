@@ -128,7 +128,7 @@ def inventory(
                     logger.warning("unit incomplete", extra={"unit": str(unit), "field": exc.field_name})
                     documents.extend(exc.documents)
                     gaps.append(_gap(unit, exc.cause).model_copy(update={"message": str(exc)[:1000]}))
-                except (ClientError, BotoCoreError) as exc:
+                except (ClientError, BotoCoreError, DeadlineExceededError) as exc:
                     logger.warning("unit failed", extra={"unit": str(unit), "error": _error_code(exc)})
                     gaps.append(_gap(unit, exc))
                 except Exception as exc:
