@@ -28,7 +28,7 @@ CONTROL_PATH = "/_faults"
 
 def plan_from_json(data: dict[str, Any]) -> Faults:
     """Build a fault plan from its JSON form (the body of ``POST /_faults``)."""
-    rules = [Rule(**rule) for rule in data.pop("rules", [])]
+    rules = [Rule(**{**rule, "exclude": tuple(rule.get("exclude", ()))}) for rule in data.pop("rules", [])]
     if "kinds" in data:
         data["kinds"] = tuple(data["kinds"])
     if "only" in data:

@@ -60,21 +60,56 @@ class Call:
 
 @dataclass(frozen=True)
 class Rule:
-    """A persistent fault: every attempt to ``service`` (in ``region``, or all) fails the same way.
+    """A persistent fault: every attempt to ``service`` ("*": any) in ``region`` (None: any) fails.
 
-    ``code`` None with ``status`` 0 means "endpoint unreachable" (EndpointConnectionError), what
-    botocore raises when a service has no endpoint in a region.
+    ``codes`` overrides ``code`` per protocol family (``query``, ``ec2``, ``json``), since AWS spells
+    the same refusal differently (AccessDenied, UnauthorizedOperation, AccessDeniedException).
+    ``status`` 0 means "endpoint unreachable": botocore's EndpointConnectionError, what a client
+    meets when a service has no endpoint in a region.
     """
 
     service: str
-    code: str | None
+    code: str | None = None
     status: int = 403
     region: str | None = None
+    codes: dict[str, str] = field(default_factory=dict)
+    exclude: tuple[str, ...] = ()
     message: str = "injected"
 
     def matches(self, call: Call) -> bool:
         """True when ``call`` is covered by this rule."""
-        return call.service == self.service and self.region in (None, call.region)
+        if call.service in self.exclude:
+            return False
+        return self.service in ("*", call.service) and self.region in (None, call.region)
+
+    def code_for(self, call: Call) -> str:
+        """The error code ``call`` gets ("unreachable" for status 0)."""
+        if self.status == 0:
+            return "unreachable"
+        return self.codes.get(call.protocol) or self.code or "AccessDenied"
+
+
+def access_denied(service: str, region: str | None = None) -> Rule:
+    """AccessDenied as each protocol family spells it."""
+    codes = {"query": "AccessDenied", "ec2": "UnauthorizedOperation", "json": "AccessDeniedException"}
+    return Rule(service, codes=codes, region=region, message="User is not authorized to perform this action")
+
+
+def region_not_opted_in(region: str) -> Rule:
+    """Every service in a region the account has not opted in to: AWS rejects the credentials."""
+    codes = {"query": "InvalidClientTokenId", "ec2": "AuthFailure", "json": "UnrecognizedClientException"}
+    return Rule("*", codes=codes, region=region, message="The security token included in the request is invalid.")
+
+
+def credentials_expired() -> Rule:
+    """Every call but STS's (the run identified the account before the credentials expired)."""
+    codes = {"query": "ExpiredToken", "ec2": "RequestExpired", "json": "ExpiredTokenException"}
+    return Rule("*", codes=codes, exclude=("sts",), message="The security token included in the request is expired")
+
+
+def endpoint_unreachable(service: str, region: str | None = None) -> Rule:
+    """A service with no endpoint in a region (botocore: EndpointConnectionError)."""
+    return Rule(service, status=0, region=region)
 
 
 def call_of(method: str, url: str, headers: Mapping[str, Any], body: bytes, operation: str = "") -> Call:
@@ -173,7 +208,7 @@ class Faults:
             self.attempts[call.attempt] += 1
             kind, rule = outcome
             if rule is not None:
-                self.injected[rule.code or "unreachable"] += 1
+                self.injected[rule.code_for(call)] += 1
             elif kind != "pass":
                 self.injected[kind] += 1
         return outcome
@@ -227,7 +262,7 @@ class Faults:
     @staticmethod
     def _http_fault(call: Call, kind: str, rule: Rule | None) -> tuple[int, str, str]:
         if rule is not None:
-            return rule.status, rule.code or "", rule.message
+            return rule.status, rule.code_for(call), rule.message
         if kind == "throttle":
             return 400, _THROTTLE_CODE[call.protocol], "Rate exceeded"
         if kind == "internal-error":

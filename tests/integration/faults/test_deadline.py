@@ -1,0 +1,118 @@
+"""Lambda time running out: collection stops at the deadline, keeps what it has, and reports partial.
+
+A slow unit is a ``before-send`` hook that holds RDS calls until the test releases them, then fails
+them with an error botocore does not retry, so an abandoned worker thread ends quickly and never
+reaches past moto.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from relaudit.handlers import handler
+from relaudit.models.request import AuditRequest
+from relaudit.run import DEADLINE_EXCEEDED, run
+from tests.conftest import FakeLambdaContext
+from tests.integration.faults.conftest import findings_of
+from tests.support.faults import Faults
+
+RDS, SQS = "AWS::RDS::DBInstance", "AWS::SQS::Queue"
+CHECKS = ["rds-db-instance-multi-az", "sqs-queue-redrive-policy-configured"]
+
+
+class ReleasedError(Exception):
+    """Raised into the held call once the test is over (not a botocore error: never retried)."""
+
+
+@pytest.fixture
+def held_rds(account: Any) -> Iterator[Any]:
+    """install(session): RDS calls made through ``session`` hang until the test ends."""
+    gate = threading.Event()
+
+    def hold(**_: Any) -> None:
+        gate.wait(30)
+        raise ReleasedError("released by the test")
+
+    def install(session: Any) -> None:
+        session.events.register_first("before-send.rds", hold)
+
+    yield install
+    gate.set()
+
+
+def request(max_workers: int) -> AuditRequest:
+    return AuditRequest(regions=["us-east-1"], checks=CHECKS, max_workers=max_workers)
+
+
+def test_a_slow_unit_is_abandoned_at_the_deadline_and_the_rest_kept(
+    held_rds: Any, make_factory: Any, catalog: Any, clean: Any
+) -> None:
+    factory = make_factory()
+    held_rds(factory.session)
+    started = time.monotonic()
+    result = run(request(2), catalog, factory, deadline=started + 1.5)
+    elapsed = time.monotonic() - started
+    assert 1.4 < elapsed < 5, "the run returns at the deadline, without waiting for the held unit"
+    [gap] = result.coverage_gaps
+    assert (gap.region, gap.resource_type, gap.error_code) == ("us-east-1", RDS, DEADLINE_EXCEEDED)
+    assert "while this unit ran" in gap.message
+    sqs_clean = [f for f in findings_of(clean) if f["resource_type"] == SQS and f["region"] == "us-east-1"]
+    assert findings_of(result) == sqs_clean and sqs_clean
+    assert result.summary.result == "partial"
+
+
+def test_units_not_started_by_the_deadline_are_never_called(
+    held_rds: Any, make_factory: Any, catalog: Any
+) -> None:
+    faults = Faults()
+    factory = make_factory(faults)
+    held_rds(factory.session)
+    # One worker: the RDS unit (first in order) holds it, the SQS unit waits in the queue.
+    result = run(request(1), catalog, factory, deadline=time.monotonic() + 1.0)
+    messages = {g.resource_type: g.message for g in result.coverage_gaps}
+    assert {g.error_code for g in result.coverage_gaps} == {DEADLINE_EXCEEDED}
+    assert "while this unit ran" in messages[RDS]
+    assert "before this unit started" in messages[SQS]
+    assert not [call for _, call in faults.calls if call.service == "sqs"]
+    assert result.findings == []
+
+
+def test_a_deadline_already_passed_collects_nothing(make_factory: Any, catalog: Any) -> None:
+    faults = Faults()
+    result = run(request(4), catalog, make_factory(faults), deadline=time.monotonic() - 1)
+    assert {(g.resource_type, g.error_code) for g in result.coverage_gaps} == {
+        (RDS, DEADLINE_EXCEEDED),
+        (SQS, DEADLINE_EXCEEDED),
+    }
+    assert {call.service for _, call in faults.calls} == {"sts"}  # only the plan's GetCallerIdentity
+
+
+def emitted_metrics(stdout: str) -> dict[str, list[float]]:
+    """The metric values of the EMF documents Powertools printed (each as a list of values)."""
+    values: dict[str, list[float]] = {}
+    for line in stdout.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            document = json.loads(line)
+            for directive in document["_aws"]["CloudWatchMetrics"]:
+                for metric in directive["Metrics"]:
+                    value = document[metric["Name"]]
+                    values.setdefault(metric["Name"], []).extend(value if isinstance(value, list) else [value])
+    return values
+
+
+def test_handler_stops_in_time_and_reports_partial_with_a_metric(
+    account: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """3 s left and a 5 s flush margin: the handler must not start collecting at all."""
+    monkeypatch.setenv("RELAUDIT_FLUSH_MARGIN_SECONDS", "5")
+    event = {"regions": ["us-east-1", "eu-west-1"], "checks": CHECKS, "max_workers": 3}
+    response = handler(event, FakeLambdaContext(remaining_ms=3000))
+    assert response["status"] == "partial"
+    assert response["summary"]["coverage_gaps"] == 4
+    assert emitted_metrics(capsys.readouterr().out)["CoverageGaps"] == [4]
