@@ -60,9 +60,7 @@ def make_factory(account: list[Planted]) -> MakeFactory:
     are the production ones (client_config's mode and backoff; 5 attempts) unless told otherwise.
     """
 
-    def make(
-        faults: Faults | None = None, max_attempts: int = 5, session: Any = None, **config: Any
-    ) -> ClientFactory:
+    def make(faults: Faults | None = None, max_attempts: int = 5, session: Any = None, **config: Any) -> ClientFactory:
         session = session or boto3.session.Session()
         if faults is not None:
             faults.install(session)

@@ -67,9 +67,7 @@ def test_a_slow_unit_is_abandoned_at_the_deadline_and_the_rest_kept(
     assert result.summary.result == "partial"
 
 
-def test_units_not_started_by_the_deadline_are_never_called(
-    held_rds: Any, make_factory: Any, catalog: Any
-) -> None:
+def test_units_not_started_by_the_deadline_are_never_called(held_rds: Any, make_factory: Any, catalog: Any) -> None:
     faults = Faults()
     factory = make_factory(faults)
     held_rds(factory.session)

@@ -9,6 +9,7 @@ tests stay fast because non-throttling errors back off from a 50 ms base and onl
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import time
 from collections import defaultdict
@@ -28,7 +29,7 @@ def retry_delays(faults: Faults) -> dict[int, list[float]]:
     delays: dict[int, list[float]] = defaultdict(list)
     for attempts in by_request.values():
         attempts.sort(key=lambda a: a[1])
-        for (before, _), (after, n) in zip(attempts, attempts[1:], strict=False):
+        for (before, _), (after, n) in itertools.pairwise(attempts):
             delays[n].append(after - before)
     return delays
 
