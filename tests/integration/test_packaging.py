@@ -64,8 +64,8 @@ def test_built_artifact_matches_the_functions_architecture_and_runtime() -> None
         header = library.read_bytes()[:20]
         assert header[:4] == b"\x7fELF", library
         machine = int.from_bytes(header[18:20], "little")
-        assert machine == ELF_MACHINE_AARCH64, f"{library.relative_to(BUILT)} is not aarch64 (e_machine {machine})"
+        assert machine == ELF_MACHINE_AARCH64, f"{library.relative_to(BUILT)} is not aarch64: run make build"
         if ".cpython-" in library.name:
-            assert python_tag in library.name, f"{library.name} is not built for {function['Runtime']}"
+            assert python_tag in library.name, f"{library.name} is not for {function['Runtime']}: run make build"
     packaged = BUILT / "relaudit" / "checks"
     assert sorted(packaged.glob("*.yaml")), "checks/ must ship inside the package"

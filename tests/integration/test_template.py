@@ -87,6 +87,9 @@ def test_function_runtime_architecture_and_powertools_globals() -> None:
     globals_env = sam["Globals"]["Function"]["Environment"]["Variables"]
     assert {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL"} <= set(globals_env)
     assert globals_env["LOG_LEVEL"] == {"Ref": "LogLevel"}
+    logging = function.get("LoggingConfig", {})
+    # JSON format enables Lambda's log-level controls, which would override LOG_LEVEL unless wired too.
+    assert logging.get("LogFormat", "Text") == "Text" or "ApplicationLogLevel" in logging
     assert function["ReservedConcurrentExecutions"]["Fn::If"][0] == "HasReservedConcurrency"
     assert int(params["ReservedConcurrency"]["Default"]) > 0
 
