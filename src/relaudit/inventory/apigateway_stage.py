@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from relaudit.inventory import lambda_timeouts
 from relaudit.inventory.base import CollectorContext, document, paginate
+from relaudit.inventory.joins import guarded
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -104,7 +105,7 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     for api in apis:
         methods = _api_methods(apigw, api["id"], ctx.page_size) if wants_methods else []
         if timeouts is None and any(m["FunctionArn"] for m in methods):
-            timeouts = lambda_timeouts.timeouts_ms(ctx)
+            timeouts = guarded(ctx, "LambdaIntegrations", lambda_timeouts.timeouts_ms, ctx) or {}
         for stage in apigw.get_stages(restApiId=api["id"]).get("item") or []:
             name = stage["stageName"]
             arn = f"arn:{ctx.partition}:apigateway:{ctx.region}::/restapis/{api['id']}/stages/{name}"

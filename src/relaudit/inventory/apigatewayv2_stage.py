@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from relaudit.inventory import lambda_timeouts
 from relaudit.inventory.base import CollectorContext, document, paginate
+from relaudit.inventory.joins import guarded
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -62,7 +63,7 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
         routes = _routes(apigw, api_id, ctx.page_size) if ctx.wants("Routes") else None
         integrations = _lambda_integrations(apigw, api, ctx.page_size) if ctx.wants("LambdaIntegrations") else None
         if integrations and timeouts is None:
-            timeouts = lambda_timeouts.timeouts_ms(ctx)
+            timeouts = guarded(ctx, "LambdaIntegrations", lambda_timeouts.timeouts_ms, ctx) or {}
         for stage in paginate(apigw, "get_stages", "Items", ctx.page_size, ApiId=api_id):
             name = stage["StageName"]
             arn = f"arn:{ctx.partition}:apigateway:{ctx.region}::/apis/{api_id}/stages/{name}"

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from relaudit.inventory import queue_access
 from relaudit.inventory.base import CollectorContext, document, paginate
+from relaudit.inventory.joins import guarded
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -47,6 +48,17 @@ def rules_with_targets(ctx: CollectorContext) -> Iterator[dict[str, Any]]:
             yield {**rule, "EventBusName": bus["Name"], "Targets": targets}
 
 
+def _probe_targets(ctx: CollectorContext, probe: queue_access.QueueProbe, rule: dict[str, Any]) -> bool:
+    """Add ``DeadLetterQueue`` to each target; False when SQS refused (the join is recorded as failed)."""
+    for target in rule["Targets"]:
+        dlq = (target.get("DeadLetterConfig") or {}).get("Arn")
+        found = guarded(ctx, "DeadLetterQueue", probe.describe_once, dlq, "events.amazonaws.com", rule["Arn"])
+        if found is None:
+            return False
+        target["DeadLetterQueue"] = found[0]
+    return True
+
+
 def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     """Yield every rule with ``Targets``, ``TargetCount`` and, when a check reads it, each target's
     ``DeadLetterQueue`` ``{Arn, Exists, AllowsDelivery}`` (the queue exists in this account and region
@@ -57,10 +69,8 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     probe = queue_access.QueueProbe(ctx) if ctx.wants("DeadLetterQueue") else None
     for rule in rules_with_targets(ctx):
         arn = rule["Arn"]
-        if probe is not None:
-            for target in rule["Targets"]:
-                dlq = (target.get("DeadLetterConfig") or {}).get("Arn")
-                target["DeadLetterQueue"] = probe.describe(dlq, "events.amazonaws.com", arn)
+        if probe is not None and not _probe_targets(ctx, probe, rule):
+            probe = None  # SQS refused: leave the field out from here on
         rule["TargetCount"] = len(rule["Targets"])
         bus = rule["EventBusName"]
         name = rule["Name"] if bus == "default" else f"{bus}/{rule['Name']}"

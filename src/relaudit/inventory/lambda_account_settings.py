@@ -7,6 +7,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from relaudit.inventory.base import CollectorContext, document
+from relaudit.inventory.joins import guarded
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -66,8 +67,9 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
         "UnreservedConcurrencyPercent": _percent(unreserved, limit),
     }
     if ctx.wants("PeakConcurrentExecutions") or ctx.wants("PeakConcurrencyPercent"):
-        peak = _peak_concurrency(ctx)
-        properties["PeakConcurrentExecutions"] = peak
-        properties["PeakConcurrencyPercent"] = _percent(peak, limit)
+        peak = guarded(ctx, "PeakConcurrentExecutions", _peak_concurrency, ctx)
+        if peak is not None:
+            properties["PeakConcurrentExecutions"] = peak
+            properties["PeakConcurrencyPercent"] = _percent(peak, limit)
     arn = f"arn:{ctx.partition}:lambda:{ctx.region}:{ctx.account_id}:account-settings"
     yield document(ctx, RESOURCE_TYPE, arn, f"lambda-account-settings/{ctx.region}", properties)

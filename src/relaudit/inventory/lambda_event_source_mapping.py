@@ -8,6 +8,7 @@ from botocore.exceptions import ClientError
 
 from relaudit.inventory import alarm_index
 from relaudit.inventory.base import CollectorContext, document, paginate
+from relaudit.inventory.joins import guarded
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -46,16 +47,15 @@ def _function_name(function_arn: str) -> str:
     return parts[6] if len(parts) > 6 else function_arn
 
 
-def _reserved_concurrency(lam: Any, function_arn: str) -> int | None:
-    """The function's reserved concurrency; None when unset or the function is gone."""
+def _reserved_concurrency(lam: Any, function_arn: str) -> dict[str, int | None]:
+    """``{"Reserved": n}``: the function's reserved concurrency, None when unset or the function is gone."""
     try:
         concurrency = lam.get_function(FunctionName=function_arn).get("Concurrency") or {}
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
-            return None
+            return {"Reserved": None}
         raise
-    value: int | None = concurrency.get("ReservedConcurrentExecutions")
-    return value
+    return {"Reserved": concurrency.get("ReservedConcurrentExecutions")}
 
 
 def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
@@ -66,7 +66,12 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     lam = ctx.client("lambda")
     mappings = list(paginate(lam, "list_event_source_mappings", "EventSourceMappings", ctx.page_size))
     reserved: dict[str, int | None] = {}
-    alarms = alarm_index.load_alarms(ctx) if mappings and ctx.wants("IteratorAgeAlarms") else None
+    alarms = (
+        guarded(ctx, "IteratorAgeAlarms", alarm_index.load_alarms, ctx)
+        if mappings and ctx.wants("IteratorAgeAlarms")
+        else None
+    )
+    read_reserved = ctx.wants("FunctionReservedConcurrency")
     for mapping in mappings:
         function_arn = mapping.get("FunctionArn") or ""
         function = _function_name(function_arn)
@@ -77,9 +82,12 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
             "IsStream": kind in STREAM_KINDS,
             "FunctionName": function,
         }
-        if ctx.wants("FunctionReservedConcurrency"):
-            if function_arn not in reserved:
-                reserved[function_arn] = _reserved_concurrency(lam, function_arn)
+        if read_reserved and function_arn not in reserved:
+            found = guarded(ctx, "FunctionReservedConcurrency", _reserved_concurrency, lam, function_arn)
+            read_reserved = found is not None  # one refusal is enough: do not ask for every function
+            if found is not None:
+                reserved[function_arn] = found["Reserved"]
+        if function_arn in reserved:
             properties["FunctionReservedConcurrency"] = reserved[function_arn]
         if alarms is not None:
             properties["IteratorAgeAlarms"] = alarms.find("AWS/Lambda", "IteratorAge", "FunctionName", function)

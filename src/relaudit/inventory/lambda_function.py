@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 
 from relaudit.inventory import alarm_index
 from relaudit.inventory.base import CollectorContext, document, paginate
+from relaudit.inventory.joins import guarded
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -170,17 +171,21 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
       FunctionName dimension (DescribeAlarms once per region), each ``{AlarmName, Actionable}``;
     - ``ThrottlesLast7Days``: the Throttles metric summed over seven days;
     - ``VpcConfig.SubnetAvailabilityZones``.
+
+    Triggers, alarms and throttles are optional joins: when AWS refuses one, the field is left out
+    and the unit reported incomplete (see ``joins.guarded``).
     """
     lam = ctx.client("lambda")
     functions = list(paginate(lam, "list_functions", "Functions", ctx.page_size))
     subnet_ids = {s for fn in functions for s in (fn.get("VpcConfig") or {}).get("SubnetIds") or []}
     zones = _subnet_zones(ctx, subnet_ids) if subnet_ids and ctx.wants("SubnetAvailabilityZones") else {}
-    alarms = alarm_index.load_alarms(ctx) if functions and ctx.wants("Alarms") else None
+    alarms = guarded(ctx, "Alarms", alarm_index.load_alarms, ctx) if functions and ctx.wants("Alarms") else None
     throttles = (
-        _throttles(ctx, [fn["FunctionName"] for fn in functions])
+        guarded(ctx, "ThrottlesLast7Days", _throttles, ctx, [fn["FunctionName"] for fn in functions])
         if functions and ctx.wants("ThrottlesLast7Days")
         else None
     )
+    read_triggers = ctx.wants("Triggers")
     for function in functions:
         arn = function["FunctionArn"]
         name = function["FunctionName"]
@@ -190,8 +195,11 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
             properties["ReservedConcurrentExecutions"] = concurrency.get("ReservedConcurrentExecutions")
         if ctx.wants("EventInvokeConfig"):
             properties["EventInvokeConfig"] = _event_invoke_config(ctx, arn)
-        if ctx.wants("Triggers"):
-            properties["Triggers"] = triggers(ctx, arn)
+        if read_triggers:
+            found = guarded(ctx, "Triggers", triggers, ctx, arn)
+            read_triggers = found is not None  # one refusal is enough: do not ask for every function
+            if found is not None:
+                properties["Triggers"] = found
         if alarms is not None:
             properties["Alarms"] = {
                 metric: alarms.find("AWS/Lambda", metric, "FunctionName", name) for metric in _ALARMED_METRICS

@@ -114,3 +114,7 @@ class QueueProbe:
             policy, service, source_arn, self._ctx.account_id
         )
         return {"Arn": arn, "Exists": True, "AllowsDelivery": allows}
+
+    def describe_once(self, arn: str | None, service: str, source_arn: str) -> tuple[dict[str, Any] | None]:
+        """``describe`` wrapped in a 1-tuple, so that "unknown" (None inside) differs from a failed call."""
+        return (self.describe(arn, service, source_arn),)

@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 
 from relaudit.inventory import queue_access
 from relaudit.inventory.base import CollectorContext, document, paginate
+from relaudit.inventory.joins import guarded
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -81,6 +82,10 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
             redrive["maxReceiveCount"] = int(redrive["maxReceiveCount"])
         if probe is not None:
             target = redrive.get("deadLetterTargetArn") if isinstance(redrive, dict) else None
-            subscription["DeadLetterQueue"] = probe.describe(target, "sns.amazonaws.com", topic)
+            found = guarded(ctx, "DeadLetterQueue", probe.describe_once, target, "sns.amazonaws.com", topic)
+            if found is None:
+                probe = None  # SQS refused: leave the field out from here on
+            else:
+                subscription["DeadLetterQueue"] = found[0]
         name = f"{topic.rsplit(':', 1)[-1]}/{protocol}/{_endpoint_name(protocol, subscription.get('Endpoint') or '')}"
         yield document(ctx, RESOURCE_TYPE, arn, name, subscription)

@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 
 from relaudit.inventory import alarm_index, events_rule, sns_subscription
 from relaudit.inventory.base import CollectorContext, document, paginate
+from relaudit.inventory.joins import guarded
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -83,6 +84,11 @@ class _LambdaView:
             self._functions = list(paginate(lam, "list_functions", "Functions", self._ctx.page_size))
         return self._functions
 
+    def loaded(self) -> _LambdaView:
+        """This view with functions and mappings read (raises what the Lambda API raises)."""
+        _ = self.functions, self.mappings
+        return self
+
     @property
     def mappings(self) -> list[dict[str, Any]]:
         if self._mappings is None:
@@ -132,20 +138,30 @@ def _messaging_dead_letter_uses(ctx: CollectorContext) -> Iterator[tuple[str, So
                 yield dlq, {"Type": events_rule.RESOURCE_TYPE, "Arn": rule["Arn"]}
 
 
+def _other_dead_letter_uses(ctx: CollectorContext, view: _LambdaView) -> list[tuple[str, Source]]:
+    return [*_lambda_dead_letter_uses(ctx, view), *_messaging_dead_letter_uses(ctx)]
+
+
 def _dead_letter_sources(
     ctx: CollectorContext, queues: list[dict[str, Any]], view: _LambdaView, everything: bool
-) -> dict[str, list[Source]]:
-    """Queue ARN -> what sends it failed messages; with ``everything``, beyond other queues' redrive."""
+) -> tuple[dict[str, list[Source]], bool]:
+    """Queue ARN -> what sends it failed messages, and whether that is known completely.
+
+    Other queues' redrive policies are always read (they are already in hand); with
+    ``everything``, Lambda, SNS and EventBridge users too, as an optional join.
+    """
     sources: dict[str, list[Source]] = defaultdict(list)
     for queue in queues:
         redrive = queue.get("RedrivePolicy")
         if isinstance(redrive, dict) and redrive.get("deadLetterTargetArn"):
             sources[redrive["deadLetterTargetArn"]].append({"Type": RESOURCE_TYPE, "Arn": queue["QueueArn"]})
-    if everything:
-        for arn, source in (*_lambda_dead_letter_uses(ctx, view), *_messaging_dead_letter_uses(ctx)):
-            if source not in sources[arn]:
-                sources[arn].append(source)
-    return sources
+    if not everything:
+        return sources, True
+    others = guarded(ctx, "DeadLetterSources", _other_dead_letter_uses, ctx, view)
+    for arn, source in others or []:
+        if source not in sources[arn]:
+            sources[arn].append(source)
+    return sources, others is not None
 
 
 def _consumers(queue: dict[str, Any], view: _LambdaView) -> list[dict[str, Any]]:
@@ -190,14 +206,15 @@ def _read_queues(ctx: CollectorContext) -> list[dict[str, Any]]:
 def _enrich(
     ctx: CollectorContext,
     queue: dict[str, Any],
-    sources: dict[str, list[Source]],
+    sources: tuple[dict[str, list[Source]], bool],
     retention: dict[str, int],
-    view: _LambdaView,
+    view: _LambdaView | None,
 ) -> None:
     arn = queue["QueueArn"]
-    own = sources.get(arn, [])
+    own = sources[0].get(arn, [])
     queue["DeadLetterSources"] = own
-    queue["IsDeadLetterQueue"] = bool(own)
+    if own or sources[1]:  # unknown (left out) when the join failed and no queue redrives here
+        queue["IsDeadLetterQueue"] = bool(own)
     queue["DeclaresDeadLetterSources"] = _declares_sources(queue.get("RedriveAllowPolicy"))
     source_retention = [retention[s["Arn"]] for s in own if s["Type"] == RESOURCE_TYPE and s["Arn"] in retention]
     queue["SourceQueuesMaxRetentionPeriod"] = max(source_retention, default=None)
@@ -208,7 +225,7 @@ def _enrich(
     )
     local = target and target.split(":")[3:5] == [ctx.region, ctx.account_id]
     queue["DeadLetterTargetExists"] = (target in retention) if local else None
-    if any(ctx.wants(f) for f in _CONSUMER_FIELDS):
+    if view is not None:
         consumers = _consumers(queue, view)
         queue["ConsumerFunctions"] = consumers
         queue["ConsumerTimeoutMultiple"] = _timeout_multiple(int(queue.get("VisibilityTimeout") or 0), consumers)
@@ -229,18 +246,23 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
       smallest (VisibilityTimeout - batching window) / function timeout among them;
     - ``Alarms`` ``{ApproximateNumberOfMessagesVisible: [...], ApproximateAgeOfOldestMessage: [...]}``.
 
+    Every join beyond SQS is optional: when AWS refuses one, its fields are left out (a queue no
+    other queue redrives to then has no ``IsDeadLetterQueue``) and the unit is reported incomplete.
+
     SQS returns NextToken only when MaxResults is sent, hence the explicit page size.
     """
     queues = _read_queues(ctx)
     if not queues:
         return
     view = _LambdaView(ctx)
-    everything = any(ctx.wants(f) for f in _DLQ_FIELDS)
-    sources = _dead_letter_sources(ctx, queues, view, everything)
+    sources = _dead_letter_sources(ctx, queues, view, any(ctx.wants(f) for f in _DLQ_FIELDS))
+    consumers_view = (
+        guarded(ctx, "ConsumerFunctions", view.loaded) if any(ctx.wants(f) for f in _CONSUMER_FIELDS) else None
+    )
     retention = {q["QueueArn"]: int(q.get("MessageRetentionPeriod") or 0) for q in queues}
-    alarms = alarm_index.load_alarms(ctx) if ctx.wants("Alarms") else None
+    alarms = guarded(ctx, "Alarms", alarm_index.load_alarms, ctx) if ctx.wants("Alarms") else None
     for queue in queues:
-        _enrich(ctx, queue, sources, retention, view)
+        _enrich(ctx, queue, sources, retention, consumers_view)
         if alarms is not None:
             queue["Alarms"] = {
                 metric: alarms.find("AWS/SQS", metric, "QueueName", queue["QueueName"]) for metric in _ALARMED_METRICS

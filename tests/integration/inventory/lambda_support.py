@@ -71,3 +71,14 @@ def answer(client: Any, operation: str, parsed: dict[str, Any]) -> None:
 
     event = f"before-call.{client.meta.service_model.service_id.hyphenize()}.{operation}"
     client.meta.events.register_first(event, handler)
+
+
+def refuse(client: Any, operation: str, code: str = "AccessDeniedException") -> None:
+    """Make ``operation`` on ``client`` fail with ``code`` (HTTP 403) before it reaches moto."""
+
+    def handler(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        error = {"Error": {"Code": code, "Message": "injected"}, "ResponseMetadata": {"HTTPStatusCode": 403}}
+        return AWSResponse("https://refused", 403, {}, None), error
+
+    event = f"before-call.{client.meta.service_model.service_id.hyphenize()}.{operation}"
+    client.meta.events.register_first(event, handler)

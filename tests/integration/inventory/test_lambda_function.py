@@ -164,3 +164,29 @@ def test_no_alarm_or_metric_calls_unless_a_check_reads_them(make_function: Any, 
     assert seen == ["ListFunctions"]
     assert "Triggers" not in doc.properties
     assert "Alarms" not in doc.properties
+
+
+def test_refused_joins_leave_fields_out(make_function: Any, factory: Any) -> None:
+    from relaudit.inventory import load_collector
+    from relaudit.inventory.base import CollectorContext
+
+    from .lambda_support import refuse
+
+    for i in range(3):
+        make_function(f"fn-{i}")
+    refuse(factory.client("lambda", "us-east-1"), "GetPolicy")
+    refuse(factory.client("cloudwatch", "us-east-1"), "GetMetricData", "Throttling")
+    seen: list[str] = []
+    # provide-client-params comes before before-call, where the refusal ends the handler chain.
+    factory.client("lambda", "us-east-1").meta.events.register(
+        "provide-client-params", lambda model, **_: seen.append(model.name)
+    )
+    ctx = CollectorContext("123456789012", "us-east-1", factory.bound("us-east-1"))
+
+    docs = list(load_collector("AWS::Lambda::Function").collect(ctx))
+
+    assert len(docs) == 3
+    assert sorted({field for field, _ in ctx.incomplete}) == ["ThrottlesLast7Days", "Triggers"]
+    assert all("Triggers" not in d.properties and "ThrottlesLast7Days" not in d.properties for d in docs)
+    assert all(d.properties["Alarms"] == {"Errors": [], "Throttles": []} for d in docs)
+    assert seen.count("GetPolicy") == 1, "one refusal is enough"

@@ -155,3 +155,31 @@ def test_dead_letter_joins_only_when_a_check_reads_them(aws: None, factory: Any)
     (doc,) = load_collector("AWS::SQS::Queue").collect(ctx)
     assert seen == []
     assert doc.properties["IsDeadLetterQueue"] is False, "other queues' redrive policies are still read (free)"
+
+
+def test_refused_joins_leave_fields_out_and_mark_the_unit_incomplete(aws: None, factory: Any) -> None:
+    from relaudit.catalog.evaluate import status_of
+    from relaudit.catalog.loader import load_catalog
+    from relaudit.inventory import COLLECTORS, load_collector
+    from relaudit.inventory.base import CollectorContext
+
+    from .lambda_support import queue, refuse
+
+    _, dlq = queue("jobs-dlq")
+    queue("jobs", RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq, "maxReceiveCount": 5}))
+    queue("rule-dlq")  # an EventBridge DLQ the collector cannot see: ListRules is refused
+    refuse(factory.client("events", "us-east-1"), "ListRules")
+    refuse(factory.client("cloudwatch", "us-east-1"), "DescribeAlarms")
+    ctx = CollectorContext("123456789012", "us-east-1", factory.bound("us-east-1"))
+
+    docs = {doc.name: doc.properties for doc in load_collector("AWS::SQS::Queue").collect(ctx)}
+
+    assert sorted(field for field, _ in ctx.incomplete) == ["Alarms", "DeadLetterSources"]
+    assert docs["jobs-dlq"]["IsDeadLetterQueue"] is True, "known from the other queue's redrive policy"
+    assert "IsDeadLetterQueue" not in docs["rule-dlq"], "unknown, not False"
+    assert "Alarms" not in docs["jobs"]
+    assert docs["jobs"]["ConsumerFunctions"] == [], "the Lambda join still worked"
+    catalog = load_catalog(known_types=COLLECTORS)
+    redrive = catalog.checks["sqs-queue-redrive-policy-configured"]
+    assert str(status_of(redrive, docs["rule-dlq"])) == "NOT_APPLICABLE", "no false alarm on a possible DLQ"
+    assert str(status_of(catalog.checks["sqs-queue-dlq-depth-alarm-configured"], docs["jobs-dlq"])) == "NOT_APPLICABLE"
