@@ -25,20 +25,24 @@ def days_ago(days: float) -> dt.datetime:
     return dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
 
 
-def stub_protected_resources(factory: Any, items: list[dict[str, Any]], page_size: int = 2) -> Stubber:
+def stub_protected_resources(factory: Any, items: list[dict[str, Any]], page_size: int | None = 2) -> Stubber:
     """Stub backup:ListProtectedResources (moto 5.2: NotImplemented) with ``items`` in pages.
 
     The stubbed client is the factory's cached one, which the collector uses; each page expects
     the paginator's MaxResults and the previous page's NextToken, so a collector that stops after
-    page one leaves responses pending (``assert_no_pending_responses`` catches it).
+    page one leaves responses pending (``assert_no_pending_responses`` catches it). A call that
+    does not match raises StubAssertionError, a BotoCoreError, which the collector records as an
+    enrichment failure (no AwsBackup): tests assert AwsBackup, so a mismatch cannot pass unseen.
+    ``page_size=None`` serves one page and expects no MaxResults.
     """
     stubber = Stubber(factory.client("backup", REGION))
-    pages = [items[i : i + page_size] for i in range(0, len(items), page_size)] or [[]]
+    size = page_size or max(len(items), 1)
+    pages = [items[i : i + size] for i in range(0, len(items), size)] or [[]]
     for number, page in enumerate(pages):
         response: dict[str, Any] = {"Results": page}
         if number + 1 < len(pages):
             response["NextToken"] = f"page-{number + 1}"
-        expected: dict[str, Any] = {"MaxResults": page_size}
+        expected: dict[str, Any] = {"MaxResults": page_size} if page_size else {}
         if number:
             expected["NextToken"] = f"page-{number}"
         stubber.add_response("list_protected_resources", response, expected)
