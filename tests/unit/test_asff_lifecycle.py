@@ -170,3 +170,11 @@ def test_without_security_hub_nothing_is_sent_and_its_state_is_kept() -> None:
 def test_duplicate_ids_in_one_run_are_planned_once() -> None:
     finding = make_finding()
     assert len(run_once([finding, finding], [], T0)) == 1
+
+
+def test_a_finding_of_an_incomplete_unit_keeps_its_history() -> None:
+    # A unit with a gap can still yield findings (collected without one enrichment): they are not new.
+    finding = make_finding()
+    stored = settle(run_once([finding], [], T0), T0)
+    (t,) = run_once([finding], stored, T0 + DAY, scope=frozenset())
+    assert t.event is None and t.unchanged and t.state.first_seen == iso(T0)

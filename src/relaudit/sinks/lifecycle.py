@@ -248,7 +248,7 @@ def plan_lifecycle(
 
     Args:
         findings: This run's findings (all of them come from completed units).
-        previous: Stored findings read from the table; those outside ``scope`` are ignored.
+        previous: Stored findings read from the table; those outside ``scope`` are never archived.
         scope: The (account, region, check) units that completed in this run.
         now: This run's time.
         run_id: This run's id, recorded on what it writes.
@@ -258,7 +258,7 @@ def plan_lifecycle(
     Returns:
         One transition per finding id that needs a write or an import, current findings first.
     """
-    stored = {item.finding.id: item for item in previous if item.unit in scope}
+    stored = {item.finding.id: item for item in previous}
     transitions: list[Transition] = []
     seen: set[str] = set()
     for finding in findings:
@@ -266,7 +266,9 @@ def plan_lifecycle(
             continue
         seen.add(finding.id)
         transitions.append(_current(finding, stored.get(finding.id), now, run_id, securityhub, refresh))
-    for finding_id in sorted(stored.keys() - seen):
+    # Only a stored finding of a completed unit can be gone: elsewhere absence proves nothing.
+    candidates = {finding_id for finding_id, item in stored.items() if item.unit in scope}
+    for finding_id in sorted(candidates - seen):
         transition = _gone(stored[finding_id], now, run_id, securityhub)
         if transition is not None:
             transitions.append(transition)

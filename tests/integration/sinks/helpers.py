@@ -126,9 +126,12 @@ def fail_calls(client: Any, operation: str, code: str, times: int | None = None,
 
 
 def fail_some_findings(
-    client: Any, choose: Callable[[int, list[str]], set[str]], code: str = "InternalFailure"
+    client: Any, choose: Callable[[int, list[str]], set[str]], code: str | Callable[[str], str] = "InternalFailure"
 ) -> list[list[str]]:
     """Make BatchImportFindings report the findings ``choose(call_number, ids)`` picks as FailedFindings.
+
+    ``code`` is the ErrorCode, or a function of the finding id giving it. Install it once per client
+    (botocore sends the parameters of the first handler that returns any).
 
     The picked findings are removed from the request before moto sees it (so moto does not store
     them, as the real service would not), then added to the response's FailedFindings. Returns the
@@ -164,7 +167,10 @@ def fail_some_findings(
             return
         parsed["FailedFindings"] = [
             *parsed.get("FailedFindings", []),
-            *({"Id": i, "ErrorCode": code, "ErrorMessage": "injected"} for i in failed),
+            *(
+                {"Id": i, "ErrorCode": code if isinstance(code, str) else code(i), "ErrorMessage": "injected"}
+                for i in failed
+            ),
         ]
         parsed["FailedCount"] = len(parsed["FailedFindings"])
 
@@ -185,16 +191,22 @@ def leave_unprocessed(client: Any, choose: Callable[[int, int], int]) -> list[in
 
     def strip(params: dict[str, Any], **_: Any) -> dict[str, Any]:
         ((table, requests),) = params["RequestItems"].items()
-        count = min(choose(len(left_per_call) + 1, len(requests)), len(requests) - 1)
+        count = min(choose(len(left_per_call) + 1, len(requests)), len(requests))
         left_per_call.append(count)
-        held[:] = [{"table": table, "requests": requests[len(requests) - count :]}] if count else []
-        return {**params, "RequestItems": {table: requests[: len(requests) - count]}}
+        held[:] = [{"table": table, "requests": requests[len(requests) - count :], "all": count == len(requests)}]
+        return {**params, "RequestItems": {table: requests[: len(requests) - count] or requests}}
+
+    def skip_moto(**_: Any) -> Any:
+        if held and held[0]["all"]:  # nothing processed: answer without moto (an empty request is invalid)
+            return (AWSResponse("https://injected", 200, {}, None), {"ResponseMetadata": {"HTTPStatusCode": 200}})
+        return None
 
     def report(parsed: dict[str, Any], **_: Any) -> None:
-        if held:
+        if held and held[0]["requests"]:
             parsed["UnprocessedItems"] = {held[0]["table"]: held[0]["requests"]}
 
     client.meta.events.register_first(_event(client, "provide-client-params", "BatchWriteItem"), strip)
+    client.meta.events.register_first(_event(client, "before-call", "BatchWriteItem"), skip_moto)
     client.meta.events.register(_event(client, "after-call", "BatchWriteItem"), report)
     return left_per_call
 
