@@ -85,6 +85,7 @@ lambda-code:
 
 docs: $(STAMP)
 	$(BIN)/python -m relaudit.catalog.schema > checks/check.schema.json
+	$(BIN)/python -m relaudit.catalog.docs > docs/checks.md
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.run
