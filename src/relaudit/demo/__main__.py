@@ -6,17 +6,21 @@ import logging
 import os
 import sys
 import time
+from collections import Counter
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import boto3
 
 from relaudit import cli
-from relaudit.demo.seed import DEMO_REGIONS, seed
+from relaudit.demo.seed import DEMO_REGIONS, ClientMaker, seed
+from relaudit.sinks.dynamodb import FindingsTable
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+DEMO_TABLE = "relaudit-demo-findings"
+SINK_ARGS = ["--sink", "securityhub", "--sink", "dynamodb", "--table", DEMO_TABLE, "--create-table"]
 DEMO_ENV = {
     "AWS_ACCESS_KEY_ID": "demo",
     "AWS_SECRET_ACCESS_KEY": "demo",
@@ -41,6 +45,44 @@ def embedded_account() -> Iterator[str]:
         server.stop()
 
 
+def enable_security_hub(client: ClientMaker) -> None:
+    """Turn Security Hub on in the demo regions (the real service refuses imports where it is off)."""
+    for region in DEMO_REGIONS:
+        client("securityhub", region).enable_security_hub(EnableDefaultStandards=False)
+
+
+def show_what_landed(client: ClientMaker, samples: int = 3) -> str:
+    """What the sinks hold now: Security Hub counts per region and a few findings; the table's counts."""
+    lines = ["What landed in Security Hub:"]
+    shown: list[dict[str, Any]] = []
+    for region in DEMO_REGIONS:
+        paginator = client("securityhub", region).get_paginator("get_findings")
+        findings = [f for page in paginator.paginate() for f in page["Findings"]]
+        states = Counter(f"{f['Compliance']['Status']}/{f['RecordState']}" for f in findings)
+        lines.append(
+            f"  {region}: {len(findings)} findings ({', '.join(f'{n} {k}' for k, n in sorted(states.items()))})"
+        )
+        shown.extend(f for f in findings if f["Compliance"]["Status"] == "FAILED")
+    shown.sort(
+        key=lambda f: (-["INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"].index(f["Severity"]["Label"]), f["Id"])
+    )
+    for finding in shown[:samples]:
+        resource = finding["Resources"][0]
+        lines.append(
+            f"  - [{finding['Severity']['Label']}] {finding['Title']}\n"
+            f"      Id {finding['Id']}\n      {resource['Type']} {resource['Id']}"
+        )
+    table = FindingsTable(client("dynamodb", DEMO_REGIONS[0]), DEMO_TABLE)
+    counts = {status: len(table.by_status(status)) for status in ("FAILED", "PASSED", "NOT_APPLICABLE", "ARCHIVED")}
+    (latest,) = table.runs(limit=1) or [{}]
+    lines.append(
+        f"What landed in DynamoDB table {DEMO_TABLE}: "
+        + ", ".join(f"{n} {status}" for status, n in counts.items())
+        + f"; latest run {latest.get('run_id')} ({latest.get('result')})"
+    )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Seed the embedded account, audit it with the real CLI, and return the CLI's exit code."""
     for key, value in DEMO_ENV.items():
@@ -61,9 +103,11 @@ def main(argv: list[str] | None = None) -> int:
             f"resources over {len(DEMO_REGIONS)} regions in {time.monotonic() - started:.1f}s.\n",
             file=sys.stderr,
         )
-        args = ["audit", "--regions", ",".join(DEMO_REGIONS), *(argv or [])]
+        enable_security_hub(client)
+        args = ["audit", "--regions", ",".join(DEMO_REGIONS), *SINK_ARGS, *(argv or [])]
         print(f"$ relaudit {' '.join(args)}\n", file=sys.stderr)
         code = cli.main(args)
+        print("\n" + show_what_landed(client))
     print(f"\nrelaudit exited with {code}.", file=sys.stderr)
     return 0 if code in (cli.EXIT_OK, cli.EXIT_FAILED) else code
 
