@@ -38,6 +38,7 @@ COLLECTORS: dict[str, str] = {
     "AWS::SNS::Subscription": "relaudit.inventory.sns_subscription",
     "AWS::SQS::Queue": "relaudit.inventory.sqs_queue",
     "AWS::Scheduler::Schedule": "relaudit.inventory.scheduler_schedule",
+    "AWS::ServiceQuotas::ServiceQuota": "relaudit.inventory.servicequotas_service_quota",
     "AWS::StepFunctions::StateMachine": "relaudit.inventory.stepfunctions_state_machine",
 }
 
