@@ -164,7 +164,9 @@ class Faults:
     """A fault plan: a seeded transient error rate, plus persistent per-service/region rules.
 
     Attributes:
-        rate: Fraction of attempts that fail transiently (0.1 is 10%).
+        rate: Fraction of attempts that fail transiently (0.1 is 10%), drawn by hashing each request.
+        every: Fail exactly every Nth covered attempt instead (10: a 10% rate whatever the request
+            mix), cycling through ``kinds``; which request gets hit then depends on thread timing.
         kinds: Transient kinds to draw from (see TRANSIENT_KINDS).
         seed: Changes which requests fail, reproducibly.
         rules: Persistent faults, checked before transient ones.
@@ -177,6 +179,7 @@ class Faults:
     kinds: tuple[str, ...] = TRANSIENT_KINDS
     seed: int = 0
     rules: list[Rule] = field(default_factory=list)
+    every: int = 0
     fail_first: int = 0
     fail_first_kind: str = "unavailable"
     only: frozenset[str] = frozenset()
@@ -185,6 +188,7 @@ class Faults:
     attempts: Counter[int] = field(default_factory=Counter)
     calls: list[tuple[float, Call]] = field(default_factory=list)  # (time.monotonic(), call)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _counted: int = 0
 
     # -- the decision, shared by hook and middleware --------------------------------------------
 
@@ -200,6 +204,11 @@ class Faults:
             outcome = ("persistent", rule)
         elif self.fail_first and call.attempt <= self.fail_first and self._covers(call):
             outcome = (self.fail_first_kind, None)
+        elif self.every and self._covers(call):
+            with self._lock:
+                self._counted += 1
+                if self._counted % self.every == 0:
+                    outcome = (self.kinds[(self._counted // self.every - 1) % len(self.kinds)], None)
         elif self.rate and self._covers(call) and self._fraction(call, "rate") < self.rate:
             kinds = self.kinds
             outcome = (kinds[int(self._fraction(call, "kind") * len(kinds))], None)
@@ -232,6 +241,7 @@ class Faults:
             self.injected.clear()
             self.attempts.clear()
             self.calls.clear()
+            self._counted = 0
 
     # -- in process: a botocore before-send hook ------------------------------------------------
 

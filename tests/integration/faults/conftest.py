@@ -8,7 +8,11 @@ baseline stays the seed's contract however the built-in catalog grows.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -21,10 +25,12 @@ from relaudit.inventory import COLLECTORS
 from relaudit.models.finding import AuditResult
 from relaudit.models.request import AuditRequest
 from relaudit.run import run
+from tests.support.fault_server import FaultServer
 from tests.support.faults import Faults
 
 REGIONS = ("us-east-1", "eu-west-1")
 ACCOUNT = "123456789012"
+RELAUDIT = Path(sys.executable).with_name("relaudit")  # the console script of this venv
 
 MakeFactory = Callable[..., ClientFactory]
 
@@ -91,3 +97,33 @@ def clean(audit: Callable[..., AuditResult], make_factory: MakeFactory) -> Audit
 def findings_of(result: AuditResult) -> list[dict[str, Any]]:
     """Findings as plain dicts (comparable across runs)."""
     return [finding.model_dump(mode="json") for finding in result.findings]
+
+
+@pytest.fixture(scope="package")
+def fault_server() -> Iterator[FaultServer]:
+    """A moto server seeded by relaudit.demo.seed in its own process, behind the fault middleware."""
+    env = {key: value for key, value in os.environ.items() if key != "AWS_ENDPOINT_URL"}
+    server = FaultServer(REGIONS, env)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def served(fault_server: FaultServer) -> Iterator[FaultServer]:
+    """The fault server with no fault planned, before and after the test."""
+    fault_server.plan()
+    yield fault_server
+    fault_server.plan()
+
+
+def cli_env(endpoint: str, **extra: str) -> dict[str, str]:
+    """The environment a `relaudit` subprocess gets: the fake credentials, pointed at ``endpoint``."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("RELAUDIT_", "PYTEST_"))}
+    return {**env, "AWS_ENDPOINT_URL": endpoint, **extra}
+
+
+def relaudit(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the installed `relaudit` entry point (.venv/bin/relaudit) and capture its output."""
+    return subprocess.run([str(RELAUDIT), *args], env=env, capture_output=True, text=True, timeout=timeout, check=False)

@@ -69,20 +69,35 @@ def test_throttling_backs_off_longer_than_server_errors(make_factory: Any) -> No
     assert throttled.injected == {"throttle": 1}
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_ten_percent_transient_errors_change_no_finding(seed: int, make_factory: Any, audit: Any, clean: Any) -> None:
+def test_exactly_every_tenth_attempt_failing_changes_no_finding(make_factory: Any, audit: Any, clean: Any) -> None:
+    """A 10% transient error rate, exactly: every 10th attempt fails, cycling through every kind."""
+    faults = Faults(every=10)
+    started = time.monotonic()
+    result = audit(make_factory(faults))
+    attempts = sum(faults.attempts.values())
+    print(f"every 10th: {dict(faults.injected)} in {attempts} attempts, {time.monotonic() - started:.2f}s")
+    assert faults.total_injected == attempts // 10 >= len(TRANSIENT_KINDS)
+    assert set(faults.injected) == set(TRANSIENT_KINDS)
+    assert faults.retries == faults.total_injected  # each fault cost exactly one retry
+    assert result.coverage_gaps == []
+    assert findings_of(result) == findings_of(clean)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_random_ten_percent_transient_errors_change_no_finding(
+    seed: int, make_factory: Any, audit: Any, clean: Any
+) -> None:
+    """10% of attempts drawn at random (a request may fail on consecutive attempts)."""
     faults = Faults(rate=0.10, seed=seed)
     started = time.monotonic()
     result = audit(make_factory(faults))
-    elapsed = time.monotonic() - started
-    first_attempts = faults.attempts[1]
     print(
         f"seed {seed}: {faults.total_injected} faults in {sum(faults.attempts.values())} attempts "
-        f"({first_attempts} requests), {faults.retries} retries, {dict(faults.injected)}, {elapsed:.2f}s"
+        f"({faults.attempts[1]} requests), {faults.retries} retries, {dict(faults.injected)}, "
+        f"{time.monotonic() - started:.2f}s"
     )
-    assert faults.total_injected >= 3, "the seed should inject faults"
-    assert 0.03 <= faults.total_injected / sum(faults.attempts.values()) <= 0.2
-    assert faults.retries == faults.total_injected  # each fault cost exactly one retry
+    assert faults.total_injected >= 1
+    assert faults.retries == faults.total_injected
     assert result.coverage_gaps == []
     assert result.summary.result == "complete"
     assert findings_of(result) == findings_of(clean)
