@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from relaudit.inventory.base import CollectorContext, document, paginate
-from relaudit.inventory.lookups import BACKUP_ACTIONS, BackupIndex
+from relaudit.inventory.lookups import BACKUP_ACTIONS, BackupIndex, is_gone
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -27,7 +27,6 @@ IAM_ACTIONS = (
     )
     | BACKUP_ACTIONS
 )
-GONE = frozenset({"ResourceNotFoundException", "TableNotFoundException"})
 
 
 def scalable_dimensions(ctx: CollectorContext) -> dict[str, list[str]]:
@@ -59,7 +58,7 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
                 pitr = description.get("PointInTimeRecoveryDescription") or {}
                 properties["PointInTimeRecoveryStatus"] = pitr.get("PointInTimeRecoveryStatus")
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in GONE:
+            if is_gone(exc):
                 continue  # deleted since ListTables
             raise
         if ctx.wants("ScalableDimensions"):

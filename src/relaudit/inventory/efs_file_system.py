@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from relaudit.inventory.base import CollectorContext, document, paginate
-from relaudit.inventory.lookups import BACKUP_ACTIONS, BackupIndex
+from relaudit.inventory.lookups import BACKUP_ACTIONS, BackupIndex, is_gone
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -63,10 +63,15 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     for file_system in file_systems:
         arn = file_system["FileSystemArn"]
         properties = dict(file_system)
-        if ctx.wants("MountTargetAvailabilityZones"):
-            properties["MountTargetAvailabilityZones"] = _mount_target_zones(ctx, file_system)
-        if ctx.wants("BackupPolicy"):
-            properties["BackupPolicy"] = _backup_policy(ctx, file_system["FileSystemId"])
+        try:
+            if ctx.wants("MountTargetAvailabilityZones"):
+                properties["MountTargetAvailabilityZones"] = _mount_target_zones(ctx, file_system)
+            if ctx.wants("BackupPolicy"):
+                properties["BackupPolicy"] = _backup_policy(ctx, file_system["FileSystemId"])
+        except ClientError as exc:
+            if is_gone(exc):
+                continue  # deleted since DescribeFileSystems
+            raise
         if backups is not None:
             properties["AwsBackup"] = backups.summary(arn)
         yield document(ctx, RESOURCE_TYPE, arn, file_system.get("Name") or file_system["FileSystemId"], properties)

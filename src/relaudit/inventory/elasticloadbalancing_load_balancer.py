@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from botocore.exceptions import ClientError
+
 from relaudit.inventory.base import CollectorContext, document, paginate
+from relaudit.inventory.lookups import is_gone
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -26,7 +29,12 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
         name = balancer["LoadBalancerName"]
         properties = dict(balancer)
         if ctx.wants("LoadBalancerAttributes"):
-            attributes = elb.describe_load_balancer_attributes(LoadBalancerName=name)
+            try:
+                attributes = elb.describe_load_balancer_attributes(LoadBalancerName=name)
+            except ClientError as exc:
+                if is_gone(exc):
+                    continue  # deleted since DescribeLoadBalancers
+                raise
             properties["LoadBalancerAttributes"] = attributes.get("LoadBalancerAttributes") or {}
         arn = f"arn:{ctx.partition}:elasticloadbalancing:{ctx.region}:{ctx.account_id}:loadbalancer/{name}"
         yield document(ctx, RESOURCE_TYPE, arn, name, properties)

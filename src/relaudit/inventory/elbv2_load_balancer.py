@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from botocore.exceptions import ClientError
+
 from relaudit.inventory.base import CollectorContext, document, paginate
+from relaudit.inventory.lookups import is_gone
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -28,6 +31,11 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
         zones = [zone.get("ZoneName") for zone in balancer.get("AvailabilityZones") or []]
         properties = {**balancer, "AvailabilityZoneNames": zones}
         if ctx.wants("Attributes"):
-            attributes = elbv2.describe_load_balancer_attributes(LoadBalancerArn=arn).get("Attributes") or []
+            try:
+                attributes = elbv2.describe_load_balancer_attributes(LoadBalancerArn=arn).get("Attributes") or []
+            except ClientError as exc:
+                if is_gone(exc):
+                    continue  # deleted since DescribeLoadBalancers
+                raise
             properties["Attributes"] = {item["Key"]: item.get("Value") for item in attributes}
         yield document(ctx, RESOURCE_TYPE, arn, balancer["LoadBalancerName"], properties)

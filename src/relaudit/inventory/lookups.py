@@ -51,6 +51,23 @@ def subnet_zones(ctx: CollectorContext, subnet_ids: Iterable[str]) -> dict[str, 
     return zones
 
 
+# Error codes meaning "deleted between the list call and this one": skip the resource, not the unit.
+GONE_CODES = frozenset(
+    {
+        "ResourceNotFoundException",
+        "TableNotFoundException",
+        "LoadBalancerNotFound",
+        "AccessPointNotFound",
+        "FileSystemNotFound",
+    }
+)
+
+
+def is_gone(error: ClientError) -> bool:
+    """Whether ``error`` says the resource no longer exists."""
+    return error.response.get("Error", {}).get("Code") in GONE_CODES
+
+
 def ec2_page_size(ctx: CollectorContext) -> int | None:
     """ctx.page_size raised to 5, the smallest MaxResults most EC2 Describe* calls accept."""
     return None if ctx.page_size is None else max(ctx.page_size, _EC2_MIN_PAGE)

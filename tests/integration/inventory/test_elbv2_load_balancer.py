@@ -55,3 +55,19 @@ def test_attributes_fetched_only_when_a_check_reads_them(aws: None, factory: Any
     docs = collect_needing(factory, "AWS::ElasticLoadBalancingV2::LoadBalancer", frozenset({"AvailabilityZoneNames"}))
     assert seen == ["DescribeLoadBalancers"]
     assert "Attributes" not in docs["web"].properties
+
+
+def test_load_balancer_deleted_after_listing_is_skipped(aws: None, factory: Any, collect: Any) -> None:
+    elbv2 = boto3.client("elbv2", region_name="us-east-1")
+    zones = subnets(boto3.client("ec2", region_name="us-east-1"))
+    elbv2.create_load_balancer(Name="kept", Subnets=zones)
+    gone = elbv2.create_load_balancer(Name="gone", Subnets=zones)["LoadBalancers"][0]["LoadBalancerArn"]
+
+    def delete_after_listing(**_: Any) -> None:
+        boto3.client("elbv2", region_name="us-east-1").delete_load_balancer(LoadBalancerArn=gone)
+
+    factory.client("elbv2", "us-east-1").meta.events.register(
+        "after-call.elbv2.DescribeLoadBalancers", delete_after_listing
+    )
+
+    assert sorted(collect("AWS::ElasticLoadBalancingV2::LoadBalancer", page_size=None)) == ["kept"]
