@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.stub import Stubber
@@ -65,3 +66,48 @@ def verdicts(check_id: str, docs: dict[str, ResourceDocument]) -> dict[str, str]
     """The status the named check gives each collected document, by resource name."""
     check = _CATALOG.checks[check_id]
     return {name: str(status_of(check, doc.properties)) for name, doc in docs.items()}
+
+
+@dataclass(frozen=True)
+class Network:
+    """What build_vpc made: the VPC and its subnets by zone."""
+
+    vpc_id: str
+    public: dict[str, str]
+    private: dict[str, str]
+
+
+def build_vpc(ec2: Any, name: str, cidr: str, nat_per_zone: bool) -> Network:
+    """A VPC named ``name``: public subnets in zones a and b (NAT gateways live there) and private
+    subnets a and b whose default route goes to the NAT gateway of their zone, or all to zone a's."""
+    vpc = ec2.create_vpc(
+        CidrBlock=cidr, TagSpecifications=[{"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": name}]}]
+    )
+    vpc_id = vpc["Vpc"]["VpcId"]
+    prefix = cidr.rsplit(".", 2)[0]
+    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc_id)
+    public: dict[str, str] = {}
+    private: dict[str, str] = {}
+    for i, zone in enumerate(("us-east-1a", "us-east-1b")):
+        public[zone] = ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"{prefix}.{i}.0/24", AvailabilityZone=zone)["Subnet"][
+            "SubnetId"
+        ]
+        private[zone] = ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"{prefix}.{10 + i}.0/24", AvailabilityZone=zone)[
+            "Subnet"
+        ]["SubnetId"]
+    public_table = ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"]
+    ec2.create_route(RouteTableId=public_table, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+    nats = {}
+    for zone, subnet in public.items():
+        ec2.associate_route_table(RouteTableId=public_table, SubnetId=subnet)
+        if nat_per_zone or zone == "us-east-1a":
+            allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
+            nats[zone] = ec2.create_nat_gateway(SubnetId=subnet, AllocationId=allocation)["NatGateway"]["NatGatewayId"]
+    for zone, subnet in private.items():
+        table = ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"]
+        ec2.create_route(
+            RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nats.get(zone, nats["us-east-1a"])
+        )
+        ec2.associate_route_table(RouteTableId=table, SubnetId=subnet)
+    return Network(vpc_id, public, private)

@@ -6,47 +6,13 @@ from typing import Any
 
 import boto3
 
-from tests.integration.inventory.catalog_support import verdicts
-
-
-def build_vpc(ec2: Any, name: str, cidr: str, nat_per_zone: bool) -> str:
-    """Public subnets a and b (NAT gateways live there) and private subnets a and b behind NAT."""
-    vpc = ec2.create_vpc(
-        CidrBlock=cidr, TagSpecifications=[{"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": name}]}]
-    )
-    vpc_id = vpc["Vpc"]["VpcId"]
-    prefix = cidr.rsplit(".", 2)[0]
-    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
-    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc_id)
-    public, private = {}, {}
-    for i, zone in enumerate(("us-east-1a", "us-east-1b")):
-        public[zone] = ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"{prefix}.{i}.0/24", AvailabilityZone=zone)["Subnet"][
-            "SubnetId"
-        ]
-        private[zone] = ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"{prefix}.{10 + i}.0/24", AvailabilityZone=zone)[
-            "Subnet"
-        ]["SubnetId"]
-    public_table = ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"]
-    ec2.create_route(RouteTableId=public_table, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
-    nats = {}
-    for zone, subnet in public.items():
-        ec2.associate_route_table(RouteTableId=public_table, SubnetId=subnet)
-        if nat_per_zone or zone == "us-east-1a":
-            allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
-            nats[zone] = ec2.create_nat_gateway(SubnetId=subnet, AllocationId=allocation)["NatGateway"]["NatGatewayId"]
-    for zone, subnet in private.items():
-        table = ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"]
-        ec2.create_route(
-            RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nats.get(zone, nats["us-east-1a"])
-        )
-        ec2.associate_route_table(RouteTableId=table, SubnetId=subnet)
-    return vpc_id
+from tests.integration.inventory.catalog_support import build_vpc, verdicts
 
 
 def test_nat_gateway_per_zone_one_finding_per_vpc(aws: None, collect: Any) -> None:
     ec2 = boto3.client("ec2", region_name="us-east-1")
     build_vpc(ec2, "zonal", "10.1.0.0/16", nat_per_zone=True)
-    shared = build_vpc(ec2, "shared-nat", "10.2.0.0/16", nat_per_zone=False)
+    shared = build_vpc(ec2, "shared-nat", "10.2.0.0/16", nat_per_zone=False).vpc_id
     ec2.create_vpc(
         CidrBlock="10.3.0.0/16",
         TagSpecifications=[{"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": "empty"}]}],
@@ -103,7 +69,7 @@ def test_regional_nat_gateway_serves_the_zones_of_its_addresses(aws: None, facto
     """moto 5.2 has no regional NAT gateways (AvailabilityMode, per-zone addresses); an after-call
     hook turns the zonal one into the shape AWS returns for a regional one."""
     ec2 = boto3.client("ec2", region_name="us-east-1")
-    vpc_id = build_vpc(ec2, "regional", "10.5.0.0/16", nat_per_zone=False)
+    vpc_id = build_vpc(ec2, "regional", "10.5.0.0/16", nat_per_zone=False).vpc_id
 
     def make_regional(parsed: dict[str, Any], **_: Any) -> None:
         for nat in parsed.get("NatGateways", []):
