@@ -289,3 +289,18 @@ def test_table_reads_back_what_was_written(factory: Any, seeded: Any, audit: Any
     assert {i["id"] for i in failed} == {f.id for f in result.findings if f.status is Status.FAILED}
     emails = by_name(result)[("us-east-1", "emails")]
     assert [h["event"] for h in reader.resource_history(emails.resource_arn)] == ["NEW"]
+
+
+def test_sinks_call_exactly_the_actions_they_declare(factory: Any, audit: Any, clock: Clock, seeded: Any) -> None:
+    from relaudit.permissions import sink_write_actions
+
+    called: set[str] = set()
+    clients = [factory.client("dynamodb"), *(factory.client("securityhub", r) for r in REGIONS)]
+    for client in clients:
+        prefix = client.meta.service_model.signing_name
+        client.meta.events.register("before-call", lambda model, p=prefix, **_: called.add(f"{p}:{model.name}"))
+    audit()
+    factory.client("sqs", "us-east-1").delete_queue(QueueUrl=seeded["us-east-1"]["emails"])
+    clock.now += dt.timedelta(days=1)
+    audit()  # an archive, history, a second run record
+    assert called == sink_write_actions()
