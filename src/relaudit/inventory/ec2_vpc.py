@@ -74,12 +74,18 @@ def _default_route(table: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
-    """Yield every VPC with ``Subnets``: for each subnet its ``AvailabilityZone``, ``RouteTableId``,
+    """Yield every VPC the account owns, with ``Subnets``: for each subnet its ``AvailabilityZone``, ``RouteTableId``,
     IPv4 default route target (``NatGatewayId``, ``GatewayId``) and ``NatGatewayZones`` (the
     zones the routed NAT gateway serves; empty for a deleted or blackholed NAT gateway).
     """
     ec2 = ctx.client("ec2")
-    vpcs = list(paginate(ec2, "describe_vpcs", "Vpcs", ec2_page_size(ctx)))
+    # A VPC shared in through RAM is judged in its owner's account (where its NAT gateways and
+    # route tables are visible), not once more in every participant's.
+    vpcs = [
+        vpc
+        for vpc in paginate(ec2, "describe_vpcs", "Vpcs", ec2_page_size(ctx))
+        if vpc.get("OwnerId", ctx.account_id) == ctx.account_id
+    ]
     subnets_by_vpc: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for subnet in paginate(ec2, "describe_subnets", "Subnets", ec2_page_size(ctx)):
         subnets_by_vpc[subnet["VpcId"]].append(subnet)
@@ -108,5 +114,5 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
                     }
                 )
             properties["Subnets"] = rows
-        arn = f"arn:{ctx.partition}:ec2:{ctx.region}:{vpc.get('OwnerId', ctx.account_id)}:vpc/{vpc_id}"
+        arn = f"arn:{ctx.partition}:ec2:{ctx.region}:{ctx.account_id}:vpc/{vpc_id}"
         yield document(ctx, RESOURCE_TYPE, arn, _tag(vpc, "Name") or vpc_id, properties)

@@ -85,3 +85,18 @@ def test_regional_nat_gateway_serves_the_zones_of_its_addresses(aws: None, facto
     behind_nat = [row for row in docs["regional"].properties["Subnets"] if row["NatGatewayId"]]
     assert all(row["NatGatewayZones"] == ["us-east-1a", "us-east-1b"] for row in behind_nat)
     assert verdicts("ec2-vpc-nat-gateway-per-az", {"regional": docs["regional"]}) == {"regional": "PASSED"}
+
+
+def test_vpc_shared_in_from_another_account_is_left_to_its_owner(aws: None, factory: Any, collect: Any) -> None:
+    """moto has no RAM-shared VPCs; an after-call hook marks one as owned by another account."""
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    shared = build_vpc(ec2, "shared-in", "10.6.0.0/16", nat_per_zone=False).vpc_id
+
+    def owned_elsewhere(parsed: dict[str, Any], **_: Any) -> None:
+        for vpc in parsed.get("Vpcs", []):
+            if vpc["VpcId"] == shared:
+                vpc["OwnerId"] = "210987654321"
+
+    factory.client("ec2", "us-east-1").meta.events.register("after-call.ec2.DescribeVpcs", owned_elsewhere)
+
+    assert "shared-in" not in collect("AWS::EC2::VPC")
