@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from relaudit.errors import BadRequestError
-from relaudit.models.request import AuditRequest
+from relaudit.models.request import AuditRequest, shown
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
 SCHEDULE_SOURCES = frozenset({"aws.events", "aws.scheduler", "relaudit.schedule"})
 ENV_PREFIX = "RELAUDIT_"
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def _env_list(env: Mapping[str, str], name: str) -> list[str]:
@@ -23,7 +25,14 @@ def _env_list(env: Mapping[str, str], name: str) -> list[str]:
 
 def is_scheduled(event: Mapping[str, Any]) -> bool:
     """True for an EventBridge "Scheduled Event" or the schedule's own marker event."""
-    return event.get("detail-type") == "Scheduled Event" or event.get("source") in SCHEDULE_SOURCES
+    source = event.get("source")
+    return event.get("detail-type") == "Scheduled Event" or (isinstance(source, str) and source in SCHEDULE_SOURCES)
+
+
+def _field_part(part: str | int) -> str:
+    """One step of an error's location; a hostile key (huge, control characters) is quoted and cut."""
+    text = str(part)
+    return text if _PLAIN_NAME.fullmatch(text) else shown(text)
 
 
 def _validate(data: dict[str, Any], prefix: str) -> AuditRequest:
@@ -31,7 +40,7 @@ def _validate(data: dict[str, Any], prefix: str) -> AuditRequest:
         return AuditRequest.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "event"
+        field = ".".join(_field_part(part) for part in first["loc"]) or "event"
         message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             message = "unknown field"

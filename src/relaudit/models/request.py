@@ -7,11 +7,20 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
-CHECK_ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-ACCOUNT_RE = re.compile(r"^\d{12}$")
+# \Z, not $: "$" also matches before a trailing newline, and "us-east-1\n" is not a region.
+REGION_RE = re.compile(r"^[a-z]{2,4}(-[a-z]{1,16}){1,3}-\d{1,2}\Z")
+CHECK_ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*\Z")
+ACCOUNT_RE = re.compile(r"^\d{12}\Z")
+CHECK_ID_MAX = 128
+SHOWN_MAX = 60
 
 SinkName = Literal["securityhub", "dynamodb"]
+
+
+def shown(value: str) -> str:
+    """A bad value as an error message quotes it: escaped to one line, cut to SHOWN_MAX characters."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_MAX else text[: SHOWN_MAX - 4] + "...'"
 
 
 class AuditRequest(BaseModel):
@@ -32,7 +41,7 @@ class AuditRequest(BaseModel):
     def _regions(cls, value: list[str]) -> list[str]:
         for region in value:
             if not REGION_RE.match(region):
-                raise ValueError(f"'{region}' is not a region name (e.g. us-east-1)")
+                raise ValueError(f"{shown(region)} is not a region name (e.g. us-east-1)")
         return list(dict.fromkeys(value))
 
     @field_validator("sinks")
@@ -52,6 +61,6 @@ class AuditRequest(BaseModel):
     @classmethod
     def _checks(cls, value: list[str]) -> list[str]:
         for check_id in value:
-            if not CHECK_ID_RE.match(check_id):
-                raise ValueError(f"'{check_id}' is not a check id (kebab-case)")
+            if len(check_id) > CHECK_ID_MAX or not CHECK_ID_RE.match(check_id):
+                raise ValueError(f"{shown(check_id)} is not a check id (kebab-case, at most {CHECK_ID_MAX} characters)")
         return list(dict.fromkeys(value))
