@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import time
 import uuid
-from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from itertools import islice
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -60,6 +62,32 @@ def _error_code(exc: Exception) -> str:
     return type(exc).__name__
 
 
+def windowed_map(
+    pool: ThreadPoolExecutor, window: int
+) -> Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]]:
+    """A CollectorContext mapper: at most ``window`` items of one unit in flight on ``pool``.
+
+    The window keeps one big unit (thousands of functions waiting on Lambda's 15/s bucket) from
+    filling the shared pool's queue ahead of every other unit's calls.
+    """
+
+    def mapper(fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+        source = iter(items)
+        in_flight: deque[Future[Any]] = deque(pool.submit(fn, item) for item in islice(source, window))
+        try:
+            while in_flight:
+                result = in_flight.popleft().result()
+                for item in source:
+                    in_flight.append(pool.submit(fn, item))
+                    break
+                yield result
+        finally:
+            for future in in_flight:
+                future.cancel()
+
+    return mapper
+
+
 def collect_unit(
     unit: Unit,
     factory: ClientFactory,
@@ -67,6 +95,7 @@ def collect_unit(
     needs: frozenset[str] | None = None,
     page_size: int | None = None,
     deadline: float | None = None,
+    mapper: Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]] | None = None,
 ) -> list[ResourceDocument]:
     """Run one collector for one unit; raises on failure (the caller turns that into a gap).
 
@@ -77,6 +106,8 @@ def collect_unit(
     if deadline is not None and time.monotonic() >= deadline:
         raise DeadlineExceededError("not collected: the run's deadline passed before this unit started")
     ctx = CollectorContext(unit.account_id, unit.region, factory.bound(unit.region), partition, page_size, needs)
+    if mapper is not None:
+        ctx = dataclasses.replace(ctx, mapper=mapper)
     documents = list(load_collector(unit.resource_type).collect(ctx))
     if ctx.incomplete:
         raise IncompleteUnitError(documents, ctx.incomplete)
@@ -104,10 +135,19 @@ def inventory(
     documents: list[ResourceDocument] = []
     gaps: list[CoverageGap] = []
     pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="relaudit")
+    # Per-resource calls (ctx.map) run on a second pool: sharing the units' pool could deadlock.
+    enrichment = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="relaudit-enrich")
+    mapper = windowed_map(enrichment, max(1, max_workers // 2))
     try:
         pending: dict[Future[list[ResourceDocument]], Unit] = {
             pool.submit(
-                collect_unit, unit, factory, plan.partition, plan.needs(unit.resource_type), deadline=deadline
+                collect_unit,
+                unit,
+                factory,
+                plan.partition,
+                plan.needs(unit.resource_type),
+                deadline=deadline,
+                mapper=mapper,
             ): unit
             for unit in units
         }
@@ -138,6 +178,7 @@ def inventory(
                     progress(done_count, len(units), str(unit))
     finally:
         pool.shutdown(wait=deadline is None, cancel_futures=True)
+        enrichment.shutdown(wait=deadline is None, cancel_futures=True)
     return documents, gaps
 
 

@@ -5,12 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from relaudit.models.resource import ResourceDocument
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def sequential_map(fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+    """Apply ``fn`` to each item in turn (CollectorContext.map when no pool is given, as in tests)."""
+    return map(fn, items)
 
 
 @dataclass(frozen=True)
@@ -26,10 +34,24 @@ class CollectorContext:
 
     # Enrichments that could not be read, as (field, error); see enrichment_failed.
     incomplete: list[tuple[str, Exception]] = field(default_factory=list, compare=False, repr=False)
+    # How map() runs per-resource calls: in order here; run.py gives a bounded window on a shared
+    # pool, so a unit with thousands of resources is bound by its API's rate, not by round trips.
+    mapper: Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]] = field(
+        default=sequential_map, compare=False, repr=False
+    )
 
     def wants(self, field: str) -> bool:
         """Whether a selected check reads ``field``: collectors skip enrichment calls nobody reads."""
         return self.needs is None or field in self.needs
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """Yield ``fn(item)`` for every item, in order, possibly several at a time.
+
+        For per-resource enrichment (one or more API calls per resource): ``fn`` must touch only
+        its item, ``self.client`` and ``self.enrichment_failed``, which are thread-safe.
+        """
+        results: Iterator[R] = self.mapper(fn, items)
+        return results
 
     def enrichment_failed(self, field_name: str, error: Exception) -> None:
         """Record that the join behind ``field_name`` failed for the whole unit.
