@@ -303,7 +303,7 @@ def publish(
     table = FindingsTable(clients.table.client("dynamodb"), table_name, options)
     try:
         table.put_run(run_record(result, summary, check_ids))
-    except (ClientError, BotoCoreError) as exc:
+    except (ClientError, BotoCoreError, TypeError, ValueError) as exc:
         code = _error_code(exc)
         logger.error("run record not written", extra={"run_id": run_id, "error": code})
         report.run_recorded = False

@@ -30,7 +30,7 @@ from relaudit.models.finding import Finding
 from relaudit.sinks import table_schema
 from relaudit.sinks.asff import iso, parse_iso
 from relaudit.sinks.lifecycle import HistoryEvent, StoredFinding
-from relaudit.sinks.retry import RETRYABLE_CODES, DeliveryOptions
+from relaudit.sinks.retry import DeliveryOptions, is_retryable
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -316,7 +316,7 @@ class FindingsTable:
                 return call()
             except (ClientError, BotoCoreError) as exc:
                 code = _error_code(exc)
-                retryable = isinstance(exc, BotoCoreError) or code in RETRYABLE_CODES
+                retryable = is_retryable(exc, code)
                 if not retryable or attempt >= self.options.max_attempts:
                     raise
                 logger.info("retrying write", extra={"what": what, "error": code, "attempt": attempt})
@@ -328,7 +328,11 @@ class FindingsTable:
         Returns:
             None when written, ``"superseded"`` when the stored item is newer, else an error code.
         """
-        item = serialize(current_item(state, self.options.archived_ttl))
+        try:
+            item = serialize(current_item(state, self.options.archived_ttl))
+        except (TypeError, ValueError) as exc:  # a value DynamoDB cannot hold: report it, do not crash the run
+            logger.error("finding not serializable", extra={"finding_id": state.finding.id, "error": str(exc)})
+            return "SerializationError"
 
         def put() -> Any:
             return self.client.put_item(
@@ -364,7 +368,13 @@ class FindingsTable:
     def write_history(self, events: Iterable[HistoryEvent]) -> WriteOutcome:
         """Write history items with BatchWriteItem (25 at a time), retrying UnprocessedItems with backoff."""
         outcome = WriteOutcome()
-        items = [(event.finding.id, serialize(history_item(event, self.options.history_ttl))) for event in events]
+        items = []
+        for event in events:
+            try:
+                items.append((event.finding.id, serialize(history_item(event, self.options.history_ttl))))
+            except (TypeError, ValueError) as exc:
+                logger.error("history not serializable", extra={"finding_id": event.finding.id, "error": str(exc)})
+                outcome.failed[event.finding.id] = "SerializationError"
         for start in range(0, len(items), MAX_BATCH_WRITE):
             chunk = items[start : start + MAX_BATCH_WRITE]
             self._write_chunk(chunk, outcome)
@@ -385,7 +395,7 @@ class FindingsTable:
                 )
             except (ClientError, BotoCoreError) as exc:
                 code = _error_code(exc)
-                retryable = isinstance(exc, BotoCoreError) or code in RETRYABLE_CODES
+                retryable = is_retryable(exc, code)
                 if retryable and attempt < self.options.max_attempts:
                     self.options.sleep(self.options.backoff(attempt))
                     continue

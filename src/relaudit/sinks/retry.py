@@ -9,6 +9,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from botocore.exceptions import BotoCoreError, ParamValidationError
+
 from relaudit.sinks.lifecycle import DEFAULT_REFRESH
 
 if TYPE_CHECKING:
@@ -31,6 +33,13 @@ RETRYABLE_CODES = frozenset(
         "ServiceUnavailableException",
     }
 )
+
+
+def is_retryable(exc: Exception, code: str) -> bool:
+    """Whether another attempt may succeed: throttling, server errors, connection trouble (not bad input)."""
+    if isinstance(exc, ParamValidationError):
+        return False
+    return isinstance(exc, BotoCoreError) or code in RETRYABLE_CODES
 
 
 def _utcnow() -> dt.datetime:

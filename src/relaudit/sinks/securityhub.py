@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from relaudit.sinks.asff import asff_problems, encoded_size
-from relaudit.sinks.retry import RETRYABLE_CODES, CallPacer, DeliveryOptions
+from relaudit.sinks.retry import CallPacer, DeliveryOptions, is_retryable
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
@@ -147,7 +147,7 @@ class _Group:
                     logger.warning("security hub not enabled", extra={"where": self.where, "error": code})
                     self._give_up(pending, code)
                     return
-                retryable = isinstance(exc, BotoCoreError) or code in RETRYABLE_CODES
+                retryable = is_retryable(exc, code)
                 if retryable and attempt < self.options.max_attempts:
                     logger.info("retrying batch", extra={"where": self.where, "error": code, "attempt": attempt})
                     self.options.sleep(self.options.backoff(attempt))
