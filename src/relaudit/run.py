@@ -15,6 +15,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from jmespath.exceptions import JMESPathError
 
 from relaudit.catalog.evaluate import evaluate
 from relaudit.inventory import load_collector
@@ -199,12 +200,44 @@ def _gap(unit: Unit, exc: Exception) -> CoverageGap:
     )
 
 
-def evaluate_all(checks: tuple[CompiledCheck, ...], documents: list[ResourceDocument]) -> list[Finding]:
-    """Evaluate every selected check on every document of its type."""
+CHECK_EVALUATION_ERROR = "CheckEvaluationError"
+
+
+def evaluate_all(
+    checks: tuple[CompiledCheck, ...], documents: list[ResourceDocument], gaps: list[CoverageGap] | None = None
+) -> list[Finding]:
+    """Evaluate every selected check on every document of its type.
+
+    A check whose expression fails on a document (a JMESPath type error, e.g. ``length()`` of a
+    missing field in a user's check) gives no finding there; instead one ``CheckEvaluationError``
+    gap per (account, region, type, check) is appended to ``gaps``, naming the check, how many
+    resources and one of them. The other checks and resources are unaffected.
+    """
     by_type: dict[str, list[CompiledCheck]] = defaultdict(list)
     for check in checks:
         by_type[check.definition.resource_type].append(check)
-    findings = [evaluate(check, doc) for doc in documents for check in by_type.get(doc.resource_type, [])]
+    findings: list[Finding] = []
+    failures: dict[tuple[str, str, str, str], list[tuple[str, JMESPathError]]] = defaultdict(list)
+    for doc in documents:
+        for check in by_type.get(doc.resource_type, []):
+            try:
+                findings.append(evaluate(check, doc))
+            except JMESPathError as exc:
+                failures[(doc.account_id, doc.region, doc.resource_type, check.id)].append((doc.arn, exc))
+    for (account_id, region, resource_type, check_id), failed in sorted(failures.items()):
+        arn, error = failed[0]
+        logger.warning("check not evaluated", extra={"check": check_id, "resources": len(failed), "example": arn})
+        message = f"check {check_id} could not be evaluated on {len(failed)} resource(s), e.g. {arn}: {error}"
+        if gaps is not None:
+            gaps.append(
+                CoverageGap(
+                    account_id=account_id,
+                    region=region,
+                    resource_type=resource_type,
+                    error_code=CHECK_EVALUATION_ERROR,
+                    message=message[:1000],
+                )
+            )
     findings.sort(key=lambda f: (f.account_id, f.region, f.check_id, f.resource_arn))
     return findings
 
@@ -276,7 +309,7 @@ def run(
     clock = time.monotonic()
     plan = make_plan(request, catalog, factory)
     documents, gaps = inventory(plan, factory, request.max_workers, progress, deadline)
-    findings = evaluate_all(plan.checks, documents)
+    findings = evaluate_all(plan.checks, documents, gaps)
     gaps.sort(key=lambda g: (g.account_id, g.region, g.resource_type))
     summary = summarize(plan, findings, gaps, len(documents), started, time.monotonic() - clock)
     summary.run_id = f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
