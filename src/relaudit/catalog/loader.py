@@ -12,6 +12,8 @@ import yaml
 from jmespath.exceptions import JMESPathError
 from pydantic import ValidationError
 
+from relaudit.catalog.evaluate import status_of
+from relaudit.catalog.functions import OPTIONS
 from relaudit.errors import CheckFileError, RelauditError
 from relaudit.models.check import CheckDefinition
 
@@ -82,12 +84,41 @@ def _field_of(error: ValidationError) -> tuple[str, str]:
     return location, first["msg"]
 
 
+MAX_EXPRESSION_DEPTH = 64  # evaluation recurses per level: deeper would raise RecursionError mid-run
+
+
+def _check_tree(path: str, field_name: str, parsed: ParsedResult) -> None:
+    """Refuse, at load time, what JMESPath only finds when evaluating (where a user check's mistake
+    would fail the whole run): unknown functions, wrong argument counts, absurd nesting."""
+    table = OPTIONS.custom_functions.FUNCTION_TABLE if OPTIONS.custom_functions else {}
+    stack = [(parsed.parsed, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_EXPRESSION_DEPTH:
+            raise CheckFileError(path, field_name, f"invalid JMESPath: nested deeper than {MAX_EXPRESSION_DEPTH}")
+        if node.get("type") == "function_expression":
+            name, given = node["value"], len(node.get("children", []))
+            if name not in table:
+                raise CheckFileError(path, field_name, f"invalid JMESPath: unknown function {name}()")
+            signature = table[name]["signature"]
+            variadic = bool(signature) and bool(signature[-1].get("variadic"))
+            if given < len(signature) or (given > len(signature) and not variadic):
+                expected = f"{len(signature)}{' or more' if variadic else ''}"
+                reason = f"invalid JMESPath: {name}() takes {expected} arguments, got {given}"
+                raise CheckFileError(path, field_name, reason)
+        stack.extend((child, depth + 1) for child in node.get("children", []) if isinstance(child, dict))
+
+
 def _compile(path: str, field_name: str, expression: str) -> ParsedResult:
     try:
-        return jmespath.compile(expression)
+        parsed = jmespath.compile(expression)
     except JMESPathError as exc:
         message = str(exc).replace("\n", " ")
         raise CheckFileError(path, field_name, f"invalid JMESPath: {message}") from exc
+    except RecursionError as exc:
+        raise CheckFileError(path, field_name, "invalid JMESPath: nested too deeply") from exc
+    _check_tree(path, field_name, parsed)
+    return parsed
 
 
 def load_check(path: Path, known_types: Iterable[str] | None = None) -> CompiledCheck:
@@ -110,6 +141,10 @@ def load_check(path: Path, known_types: Iterable[str] | None = None) -> Compiled
         raise CheckFileError(shown, "<file>", f"cannot read: {exc}") from exc
     except yaml.YAMLError as exc:
         raise CheckFileError(shown, "<yaml>", str(exc).replace("\n", " ")) from exc
+    except RecursionError as exc:
+        raise CheckFileError(shown, "<yaml>", "nested too deeply") from exc
+    except ValueError as exc:  # e.g. an integer longer than Python converts (sys.get_int_max_str_digits)
+        raise CheckFileError(shown, "<yaml>", str(exc)) from exc
     if not isinstance(raw, dict):
         raise CheckFileError(shown, "<document>", "must be a mapping of fields")
     try:
@@ -123,7 +158,28 @@ def load_check(path: Path, known_types: Iterable[str] | None = None) -> Compiled
         raise CheckFileError(shown, "resource_type", f"no collector for '{definition.resource_type}'")
     applies = _compile(shown, "applies_when", definition.applies_when) if definition.applies_when else None
     passes = _compile(shown, "passes_when", definition.passes_when)
-    return CompiledCheck(definition=definition, applies=applies, passes=passes, path=shown)
+    check = CompiledCheck(definition=definition, applies=applies, passes=passes, path=shown)
+    _run_examples(check)
+    return check
+
+
+def _run_examples(check: CompiledCheck) -> None:
+    """The check is its own test: each example must evaluate, to the status it expects.
+
+    This is what makes a user's check safe to load: an expression that compiles can still fail
+    on data (``length()`` of a missing field) or be wrong, and its examples show it here.
+    """
+    for index, example in enumerate(check.definition.examples):
+        field_name = f"examples.{index} ({example.name})"
+        try:
+            status = status_of(check, example.resource)
+        except JMESPathError as exc:
+            message = str(exc).replace("\n", " ")
+            raise CheckFileError(check.path, field_name, f"the expressions fail on it: {message}") from exc
+        if status is not example.expect:
+            raise CheckFileError(
+                check.path, field_name, f"expects {example.expect.value}, the check gives {status.value}"
+            )
 
 
 def load_catalog(
