@@ -155,3 +155,38 @@ def test_even_identifiers_missing_never_crash_the_run(make_factory: Any, audit: 
     print(sorted({(g.resource_type, g.error_code) for g in result.coverage_gaps}))
     assert covered | audited <= {(r, t) for r in ("us-east-1", "eu-west-1") for t in catalog.resource_types()}
     assert_valid_output(result)
+
+
+USER_CHECK = """\
+id: sqs-queue-dlq-arn-set
+title: Queue names a dead-letter queue
+resource_type: AWS::SQS::Queue
+severity: LOW
+best_practice: REL05-BP04
+passes_when: "length(RedrivePolicy.deadLetterTargetArn) > `0`"
+remediation: {text: Set one., url: "https://example.com/dlq"}
+examples:
+  - {name: set, expect: PASSED, resource: {RedrivePolicy: {deadLetterTargetArn: "arn:aws:sqs:us-east-1:1:d"}}}
+  - {name: empty, expect: FAILED, resource: {RedrivePolicy: {deadLetterTargetArn: ""}}}
+"""
+
+
+def test_a_check_failing_on_real_data_is_a_gap_not_a_crash(tmp_path: Any, make_factory: Any, catalog: Any) -> None:
+    """Its examples pass, but a queue without RedrivePolicy makes length(null) raise: one gap per unit."""
+    from relaudit.catalog.loader import Catalog, load_check
+    from relaudit.inventory import COLLECTORS
+    from relaudit.models.request import AuditRequest
+    from relaudit.run import CHECK_EVALUATION_ERROR, run
+
+    (tmp_path / "sqs-queue-dlq-arn-set.yaml").write_text(USER_CHECK)
+    user = load_check(tmp_path / "sqs-queue-dlq-arn-set.yaml", COLLECTORS)
+    mixed = Catalog(checks={**catalog.checks, user.id: user})
+    request = AuditRequest(regions=["us-east-1"], checks=[user.id, "sqs-queue-redrive-policy-configured"])
+    result = run(request, mixed, make_factory())
+    [gap] = result.coverage_gaps
+    assert (gap.region, gap.resource_type, gap.error_code) == ("us-east-1", "AWS::SQS::Queue", CHECK_EVALUATION_ERROR)
+    assert "sqs-queue-dlq-arn-set" in gap.message and "2 resource(s)" in gap.message
+    by_check = {(f.check_id, f.resource_name): f.status.value for f in result.findings}
+    assert by_check[("sqs-queue-dlq-arn-set", "orders")] == "PASSED"
+    assert len([k for k in by_check if k[0] == "sqs-queue-redrive-policy-configured"]) == 3  # unaffected
+    assert result.summary.result == "partial"
