@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -53,25 +54,34 @@ def _mount_target_zones(ctx: CollectorContext, file_system: dict[str, Any]) -> l
     return [target["AvailabilityZoneName"] for target in targets if target.get("AvailabilityZoneName")]
 
 
+def _enrich(ctx: CollectorContext, file_system: dict[str, Any]) -> dict[str, Any] | None:
+    """The per-file-system fields the selected checks read; None if the file system is gone."""
+    extra: dict[str, Any] = {}
+    try:
+        if ctx.wants("MountTargetAvailabilityZones"):
+            extra["MountTargetAvailabilityZones"] = _mount_target_zones(ctx, file_system)
+        if ctx.wants("BackupPolicy"):
+            extra["BackupPolicy"] = _backup_policy(ctx, file_system["FileSystemId"])
+    except ClientError as exc:
+        if is_gone(exc):
+            return None  # deleted since DescribeFileSystems
+        raise
+    return extra
+
+
 def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     """Yield every file system; One Zone ones carry ``AvailabilityZoneName``. Added when a selected
-    check reads them: ``MountTargetAvailabilityZones``, ``BackupPolicy`` and ``AwsBackup``.
+    check reads them: ``MountTargetAvailabilityZones``, ``BackupPolicy`` (per file system, through
+    ``ctx.map``) and ``AwsBackup``.
     """
     efs = ctx.client("efs")
     file_systems = list(paginate(efs, "describe_file_systems", "FileSystems", ctx.page_size))
     backups = BackupIndex.load(ctx) if file_systems and ctx.wants("AwsBackup") else None
-    for file_system in file_systems:
+    for file_system, extra in zip(file_systems, ctx.map(partial(_enrich, ctx), file_systems), strict=True):
+        if extra is None:
+            continue
         arn = file_system["FileSystemArn"]
-        properties = dict(file_system)
-        try:
-            if ctx.wants("MountTargetAvailabilityZones"):
-                properties["MountTargetAvailabilityZones"] = _mount_target_zones(ctx, file_system)
-            if ctx.wants("BackupPolicy"):
-                properties["BackupPolicy"] = _backup_policy(ctx, file_system["FileSystemId"])
-        except ClientError as exc:
-            if is_gone(exc):
-                continue  # deleted since DescribeFileSystems
-            raise
+        properties = {**file_system, **extra}
         if backups is not None:
             properties["AwsBackup"] = backups.summary(arn)
         yield document(ctx, RESOURCE_TYPE, arn, file_system.get("Name") or file_system["FileSystemId"], properties)

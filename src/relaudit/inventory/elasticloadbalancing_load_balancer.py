@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -20,21 +21,31 @@ IAM_ACTIONS = frozenset(
 )
 
 
+def _attributes(ctx: CollectorContext, name: str) -> dict[str, Any] | None:
+    """The load balancer's attributes; None if it is gone."""
+    try:
+        response = ctx.client("elb").describe_load_balancer_attributes(LoadBalancerName=name)
+    except ClientError as exc:
+        if is_gone(exc):
+            return None  # deleted since DescribeLoadBalancers
+        raise
+    attributes: dict[str, Any] = response.get("LoadBalancerAttributes") or {}
+    return attributes
+
+
 def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     """Yield every Classic Load Balancer; ``LoadBalancerAttributes`` (cross-zone, connection
-    draining) is fetched only when a selected check reads it.
+    draining) is fetched, per load balancer through ``ctx.map``, only when a selected check reads it.
     """
     elb = ctx.client("elb")
-    for balancer in paginate(elb, "describe_load_balancers", "LoadBalancerDescriptions", ctx.page_size):
+    balancers = list(paginate(elb, "describe_load_balancers", "LoadBalancerDescriptions", ctx.page_size))
+    names = [balancer["LoadBalancerName"] for balancer in balancers]
+    wanted = ctx.wants("LoadBalancerAttributes")
+    attributes = ctx.map(partial(_attributes, ctx), names) if wanted else iter([{}] * len(names))
+    for balancer, found in zip(balancers, attributes, strict=True):
+        if found is None:
+            continue
         name = balancer["LoadBalancerName"]
-        properties = dict(balancer)
-        if ctx.wants("LoadBalancerAttributes"):
-            try:
-                attributes = elb.describe_load_balancer_attributes(LoadBalancerName=name)
-            except ClientError as exc:
-                if is_gone(exc):
-                    continue  # deleted since DescribeLoadBalancers
-                raise
-            properties["LoadBalancerAttributes"] = attributes.get("LoadBalancerAttributes") or {}
+        properties = {**balancer, "LoadBalancerAttributes": found} if wanted else dict(balancer)
         arn = f"arn:{ctx.partition}:elasticloadbalancing:{ctx.region}:{ctx.account_id}:loadbalancer/{name}"
         yield document(ctx, RESOURCE_TYPE, arn, name, properties)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -20,22 +21,32 @@ IAM_ACTIONS = frozenset(
 )
 
 
+def _attributes(ctx: CollectorContext, arn: str) -> dict[str, Any] | None:
+    """The load balancer's attributes as a key-to-value map; None if it is gone."""
+    try:
+        attributes = ctx.client("elbv2").describe_load_balancer_attributes(LoadBalancerArn=arn).get("Attributes")
+    except ClientError as exc:
+        if is_gone(exc):
+            return None  # deleted since DescribeLoadBalancers
+        raise
+    return {item["Key"]: item.get("Value") for item in attributes or []}
+
+
 def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     """Yield every load balancer, with ``AvailabilityZoneNames`` flattened for checks and, when a
     selected check reads it, ``Attributes``: the load balancer attributes as a key-to-value map
-    (read them as ``Attributes."deletion_protection.enabled"``).
+    (read them as ``Attributes."deletion_protection.enabled"``), fetched through ``ctx.map``.
     """
     elbv2 = ctx.client("elbv2")
-    for balancer in paginate(elbv2, "describe_load_balancers", "LoadBalancers", ctx.page_size):
-        arn = balancer["LoadBalancerArn"]
+    balancers = list(paginate(elbv2, "describe_load_balancers", "LoadBalancers", ctx.page_size))
+    arns = [balancer["LoadBalancerArn"] for balancer in balancers]
+    wanted = ctx.wants("Attributes")
+    attributes = ctx.map(partial(_attributes, ctx), arns) if wanted else iter([{}] * len(arns))
+    for balancer, found in zip(balancers, attributes, strict=True):
+        if found is None:
+            continue
         zones = [zone.get("ZoneName") for zone in balancer.get("AvailabilityZones") or []]
         properties = {**balancer, "AvailabilityZoneNames": zones}
-        if ctx.wants("Attributes"):
-            try:
-                attributes = elbv2.describe_load_balancer_attributes(LoadBalancerArn=arn).get("Attributes") or []
-            except ClientError as exc:
-                if is_gone(exc):
-                    continue  # deleted since DescribeLoadBalancers
-                raise
-            properties["Attributes"] = {item["Key"]: item.get("Value") for item in attributes}
-        yield document(ctx, RESOURCE_TYPE, arn, balancer["LoadBalancerName"], properties)
+        if wanted:
+            properties["Attributes"] = found
+        yield document(ctx, RESOURCE_TYPE, balancer["LoadBalancerArn"], balancer["LoadBalancerName"], properties)
