@@ -120,11 +120,24 @@ def _request(args: argparse.Namespace) -> AuditRequest:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = "--" + str(first["loc"][0]).replace("_", "-")
-        raise BadRequestError(field, first["msg"].removeprefix("Value error, ")) from None
+        value = first.get("input")
+        got = f" (got {value!r:.60})" if first["type"] != "missing" and value is not None else ""
+        raise BadRequestError(field, first["msg"].removeprefix("Value error, ") + got) from None
+
+
+def _check_output(path: Path | None) -> None:
+    """Refuse an --output that cannot be written before auditing (and publishing), not after."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise BadRequestError("--output", f"'{path}' is a directory")
+    if not path.parent.is_dir():
+        raise BadRequestError("--output", f"directory '{path.parent}' does not exist")
 
 
 def _audit(args: argparse.Namespace) -> int:
     request = _request(args)
+    _check_output(args.output)
     catalog = _load(args.checks_dir)
     factory = ClientFactory(config=client_config(max_workers=request.max_workers))
     if args.create_table:
@@ -138,7 +151,10 @@ def _audit(args: argparse.Namespace) -> int:
         local.result_json(result) if args.format == "json" else local.result_table(result, args.show_not_applicable)
     )
     if args.output:
-        args.output.write_text(report + "\n", encoding="utf-8")
+        try:
+            args.output.write_text(report + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise RelauditError(f"--output: cannot write '{args.output}': {exc.strerror or exc}") from exc
         print(f"relaudit: wrote {args.output}", file=sys.stderr)
     else:
         print(report)
@@ -162,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _audit(args) if args.command == "audit" else _checks(args)
     except BadRequestError as exc:
-        print(f"relaudit: error: {exc}", file=sys.stderr)
+        flag = exc.field if exc.field.startswith("-") else "--" + exc.field.replace("_", "-")
+        print(f"relaudit: error: {flag}: {exc.message}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except RelauditError as exc:
         print(f"relaudit: error: {exc}", file=sys.stderr)
