@@ -39,7 +39,9 @@ def _source_name(mapping: dict[str, Any]) -> str:
     resource = arn.split(":", 5)[-1]
     if resource.startswith("table/") and "/stream/" in resource:  # DynamoDB stream: table/<name>/stream/<label>
         return resource.split("/")[1]
-    return resource.rsplit("/", 1)[-1] if resource.startswith("stream/") else resource.split("/")[-1]
+    if resource.startswith(("cluster/", "broker:")):  # MSK cluster/<name>/<uuid>; Amazon MQ broker:<name>:<id>
+        return resource.replace(":", "/").split("/")[1]
+    return resource.split("/")[-1]
 
 
 def _function_name(function_arn: str) -> str:
@@ -62,6 +64,7 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     """Yield every event source mapping with ``SourceKind``, ``IsStream``, ``FunctionName`` and, when a
     selected check reads them, ``FunctionReservedConcurrency`` (GetFunction, once per function) and
     ``IteratorAgeAlarms`` (alarms on the function's IteratorAge metric; DescribeAlarms once per region).
+    Both are optional joins: when AWS refuses one, the field is left out and the unit reported incomplete.
     """
     lam = ctx.client("lambda")
     mappings = list(paginate(lam, "list_event_source_mappings", "EventSourceMappings", ctx.page_size))

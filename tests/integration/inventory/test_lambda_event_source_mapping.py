@@ -103,3 +103,18 @@ def test_enrichment_calls_follow_the_checks(sources: dict[str, str], factory: An
     assert len(docs) == 2
     assert seen.count("GetFunction") == 1
     assert seen.count("DescribeAlarms") == 1
+
+
+@pytest.mark.parametrize(
+    ("mapping", "kind", "name"),
+    [
+        ({"EventSourceArn": "arn:aws:kafka:us-east-1:123456789012:cluster/logs/abc-1"}, "kafka", "logs"),
+        ({"EventSourceArn": "arn:aws:mq:us-east-1:123456789012:broker:orders:b-123"}, "mq", "orders"),
+        ({"SelfManagedEventSource": {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["b:9092"]}}}, "kafka", "self-managed"),
+        ({"EventSourceArn": "arn:aws:dynamodb:us-east-1:123456789012:table/carts/stream/2026"}, "dynamodb", "carts"),
+    ],
+)
+def test_source_kind_and_name_of_other_sources(mapping: dict[str, Any], kind: str, name: str) -> None:
+    from relaudit.inventory.lambda_event_source_mapping import _source_name, source_kind
+
+    assert (source_kind(mapping), _source_name(mapping)) == (kind, name)
