@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 import time
 from collections import Counter
 from contextlib import contextmanager
@@ -32,17 +33,26 @@ DEMO_ENV = {
 
 @contextmanager
 def embedded_account() -> Iterator[str]:
-    """Start a moto server on 127.0.0.1 (never 0.0.0.0) and yield its endpoint URL."""
-    from moto.server import ThreadedMotoServer
+    """Serve moto on 127.0.0.1 (never 0.0.0.0), behind the answers for APIs moto lacks; yield the URL.
+
+    Built from the parts of moto's ThreadedMotoServer (its app and request handler, werkzeug's
+    threaded server) so :class:`~relaudit.demo.moto_gaps.MotoGapsMiddleware` can sit in front.
+    """
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    from relaudit.demo.moto_gaps import MotoGapsMiddleware
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
+    app = MotoGapsMiddleware(DomainDispatcherApplication(create_backend_app))
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, name="embedded-aws", daemon=True)
+    thread.start()
     try:
-        yield f"http://{host}:{port}"
+        yield f"http://127.0.0.1:{server.port}"
     finally:
-        server.stop()
+        server.shutdown()
+        thread.join(timeout=10)
 
 
 def enable_security_hub(client: ClientMaker) -> None:

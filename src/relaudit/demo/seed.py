@@ -48,6 +48,7 @@ class _Seeder:
         self.client = client
         self.region = region
         self.role_arn = role_arn
+        self.topic_arn = str(client("sns", region).create_topic(Name="oncall")["TopicArn"])
         self.planted: list[Planted] = []
 
     def plant(self, check_id: str, name: str, expect: str) -> None:
@@ -66,7 +67,13 @@ class _Seeder:
 
     def databases(self) -> None:
         rds = self.client("rds", self.region)
-        for name, multi_az in (("orders-db", True), ("reports-db", False)):
+        # name: (Multi-AZ, backup retention days, tags); every other setting is compliant
+        plan: dict[str, tuple[bool, int, list[dict[str, str]]]] = {
+            "orders-db": (True, 7, []),
+            "reports-db": (False, 7, []),
+            "ledger-db": (True, 1, [{"Key": "relaudit-demo:backup", "Value": "none"}]),
+        }
+        for name, (multi_az, retention, tags) in plan.items():
             rds.create_db_instance(
                 DBInstanceIdentifier=name,
                 DBInstanceClass="db.t3.micro",
@@ -75,15 +82,44 @@ class _Seeder:
                 MasterUserPassword="not-a-secret-demo-only",
                 AllocatedStorage=20,
                 MultiAZ=multi_az,
+                BackupRetentionPeriod=retention,
+                DeletionProtection=True,
+                Tags=tags,
             )
             self.plant("rds-db-instance-multi-az", name, "PASSED" if multi_az else "FAILED")
+            self.plant("rds-db-instance-backup-retention", name, "PASSED" if retention >= 7 else "FAILED")
+            self.plant("rds-db-instance-aws-backup-recent", name, "FAILED" if tags else "PASSED")
+
+    def tables(self) -> None:
+        dynamodb = self.client("dynamodb", self.region)
+        for name, pitr in (("carts", True), ("sessions", False)):
+            dynamodb.create_table(
+                TableName=name,
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+                DeletionProtectionEnabled=True,
+            )
+            if pitr:
+                dynamodb.update_continuous_backups(
+                    TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+                )
+            self.plant("dynamodb-table-pitr-enabled", name, "PASSED" if pitr else "FAILED")
+            self.plant("dynamodb-table-deletion-protection", name, "PASSED")
 
     def load_balancers(self, subnets: list[str], group: str) -> None:
         elbv2 = self.client("elbv2", self.region)
-        elbv2.create_load_balancer(Name="web-alb", Subnets=subnets[:2], SecurityGroups=[group])
-        self.plant("elbv2-load-balancer-multi-az", "web-alb", "PASSED")
-        elbv2.create_load_balancer(Name="ingest-nlb", Subnets=subnets[:1], Type="network")
-        self.plant("elbv2-load-balancer-multi-az", "ingest-nlb", "FAILED")
+        for name, kind, zones in (("web-alb", "application", subnets[:2]), ("ingest-nlb", "network", subnets[:1])):
+            extra = {"SecurityGroups": [group]} if kind == "application" else {}
+            arn = elbv2.create_load_balancer(Name=name, Subnets=zones, Type=kind, **extra)["LoadBalancers"][0][
+                "LoadBalancerArn"
+            ]
+            attributes = [{"Key": "deletion_protection.enabled", "Value": "true"}]
+            if kind == "network":
+                attributes.append({"Key": "load_balancing.cross_zone.enabled", "Value": "true"})
+            elbv2.modify_load_balancer_attributes(LoadBalancerArn=arn, Attributes=attributes)
+            self.plant("elbv2-load-balancer-multi-az", name, "PASSED" if len(zones) > 1 else "FAILED")
+            self.plant("elbv2-load-balancer-deletion-protection", name, "PASSED")
 
     def autoscaling(self, subnets: list[str]) -> None:
         ec2 = self.client("ec2", self.region)
@@ -103,22 +139,49 @@ class _Seeder:
             )
             self.plant("autoscaling-group-multi-az", name, "PASSED" if len(zones) > 1 else "FAILED")
 
+    def alarm(self, namespace: str, metric: str, dimension: str, value: str) -> None:
+        self.client("cloudwatch", self.region).put_metric_alarm(
+            AlarmName=f"{value}-{metric}",
+            Namespace=namespace,
+            MetricName=metric,
+            Dimensions=[{"Name": dimension, "Value": value}],
+            Statistic="Maximum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+            AlarmActions=[self.topic_arn],
+        )
+
     def queues(self) -> str:
         sqs = self.client("sqs", self.region)
-        dlq_url = sqs.create_queue(QueueName="orders-dlq")["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        fourteen_days = str(14 * 24 * 3600)
+        dlq_url = sqs.create_queue(QueueName="orders-dlq", Attributes={"MessageRetentionPeriod": fourteen_days})
+        attributes = sqs.get_queue_attributes(QueueUrl=dlq_url["QueueUrl"], AttributeNames=["QueueArn"])
+        dlq_arn = str(attributes["Attributes"]["QueueArn"])
         redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"})
         sqs.create_queue(QueueName="orders", Attributes={"RedrivePolicy": redrive})
+        sqs.create_queue(QueueName="emails")
+        self.alarm("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "orders-dlq")
+        for name in ("orders", "emails"):
+            self.alarm("AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", name)
         self.plant("sqs-queue-redrive-policy-configured", "orders", "PASSED")
         self.plant("sqs-queue-redrive-policy-configured", "orders-dlq", "NOT_APPLICABLE")
-        sqs.create_queue(QueueName="emails")
         self.plant("sqs-queue-redrive-policy-configured", "emails", "FAILED")
-        return str(dlq_arn)
+        self.plant("sqs-queue-dlq-depth-alarm-configured", "orders-dlq", "PASSED")
+        self.plant("sqs-queue-dlq-retention-exceeds-sources", "orders-dlq", "PASSED")
+        return dlq_arn
 
     def functions(self, subnets: list[str], group: str, dlq_arn: str) -> None:
         lam = self.client("lambda", self.region)
         code = {"ZipFile": _zip()}
-        common = {"Runtime": "python3.12", "Role": self.role_arn, "Handler": "app.handler", "Code": code}
+        common = {
+            "Runtime": "python3.12",
+            "Role": self.role_arn,
+            "Handler": "app.handler",
+            "Code": code,
+            "Timeout": 30,
+        }
         # name: (subnets or None, on-failure destination?, reserved concurrency or None)
         plan = {
             "checkout": (subnets[:2], True, 50),
@@ -132,10 +195,15 @@ class _Seeder:
             lam.create_function(FunctionName=name, **common, **extra)
             if destination:
                 lam.put_function_event_invoke_config(
-                    FunctionName=name, DestinationConfig={"OnFailure": {"Destination": dlq_arn}}
+                    FunctionName=name,
+                    MaximumRetryAttempts=2,
+                    MaximumEventAgeInSeconds=3600,
+                    DestinationConfig={"OnFailure": {"Destination": dlq_arn}},
                 )
             if reserved is not None:
                 lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=reserved)
+            for metric in ("Errors", "Throttles"):
+                self.alarm("AWS/Lambda", metric, "FunctionName", name)
             self.plant(
                 "lambda-function-vpc-multi-az",
                 name,
@@ -193,6 +261,7 @@ def seed(client: ClientMaker, regions: tuple[str, ...] = DEMO_REGIONS) -> list[P
         seeder = _Seeder(client, region, role_arn)
         subnets, group = seeder.network()
         seeder.databases()
+        seeder.tables()
         seeder.load_balancers(subnets, group)
         seeder.autoscaling(subnets)
         dlq_arn = seeder.queues()

@@ -65,5 +65,5 @@ def create_table_kwargs(table_name: str) -> dict[str, Any]:
         "GlobalSecondaryIndexes": GLOBAL_SECONDARY_INDEXES,
         "BillingMode": "PAY_PER_REQUEST",
         "SSESpecification": {"Enabled": True},
-        "DeletionProtectionEnabled": False,
+        "DeletionProtectionEnabled": True,
     }
