@@ -13,7 +13,10 @@ from typing import Any
 import boto3
 import pytest
 
+from relaudit.catalog.loader import load_catalog
+from relaudit.demo.__main__ import embedded_account
 from relaudit.demo.seed import Planted, seed
+from relaudit.inventory import COLLECTORS
 
 REGIONS = ("us-east-1", "eu-west-1")
 RELAUDIT = [sys.executable, "-m", "relaudit.cli"]
@@ -21,17 +24,14 @@ RELAUDIT = [sys.executable, "-m", "relaudit.cli"]
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[str, list[Planted]]]:
-    """A moto server seeded once for the module; the CLI reaches it through AWS_ENDPOINT_URL."""
-    from moto.server import ThreadedMotoServer
-
-    srv = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    srv.start()
-    host, port = srv.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    session = boto3.session.Session()
-    planted = seed(lambda service, region: session.client(service, region_name=region, endpoint_url=endpoint), REGIONS)
-    yield endpoint, planted
-    srv.stop()
+    """The demo's embedded account (moto on 127.0.0.1 plus answers for the APIs moto lacks), seeded
+    once for the module; the CLI reaches it through AWS_ENDPOINT_URL."""
+    with embedded_account() as endpoint:
+        session = boto3.session.Session()
+        planted = seed(
+            lambda service, region: session.client(service, region_name=region, endpoint_url=endpoint), REGIONS
+        )
+        yield endpoint, planted
 
 
 def relaudit(endpoint: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -58,7 +58,10 @@ def test_json_report_finds_every_planted_defect(server: tuple[str, list[Planted]
     }
     assert all(required <= set(f) for f in report["findings"])
     found = {(f["region"], f["check_id"], f["resource_name"]): f["status"] for f in report["findings"]}
-    assert found == {(p.region, p.check_id, p.name): p.expect for p in planted}
+    expected = {(p.region, p.check_id, p.name): p.expect for p in planted}
+    assert {key: found.get(key) for key in expected} == expected
+    assert sorted(k for k, status in found.items() if status == "FAILED" and k not in expected) == []
+    assert report["coverage_gaps"] == []
     stage = next(f for f in report["findings"] if f["resource_type"] == "AWS::ApiGateway::Stage")
     assert stage["resource_arn"].startswith("arn:aws:apigateway:") and "::/restapis/" in stage["resource_arn"]
 
@@ -70,7 +73,14 @@ def test_fail_on_gates_and_output_file(server: tuple[str, list[Planted]], tmp_pa
         endpoint, "audit", "--regions", "us-east-1", "--fail-on", "HIGH", "--format", "json", "--output", str(out)
     )
     assert high.returncode == 1, high.stderr
-    assert json.loads(out.read_text())["summary"]["failed_by_severity"]["HIGH"] == 1
+    catalog = load_catalog(known_types=COLLECTORS)
+    planted_high = [
+        p
+        for p in server[1]
+        if p.region == "us-east-1" and p.expect == "FAILED" and catalog.checks[p.check_id].definition.severity == "HIGH"
+    ]
+    assert planted_high, "the seed plants at least one HIGH defect"
+    assert json.loads(out.read_text())["summary"]["failed_by_severity"]["HIGH"] == len(planted_high)
     narrow = relaudit(
         endpoint, "audit", "--regions", "us-east-1", "--checks", "autoscaling-group-multi-az", "--fail-on", "high"
     )

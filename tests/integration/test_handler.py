@@ -8,6 +8,8 @@ import boto3
 import pytest
 
 from relaudit import handlers
+from relaudit.aws import ClientFactory, client_config
+from relaudit.demo.moto_gaps import install_hooks
 from relaudit.demo.seed import seed
 from tests.conftest import EVENTS, load_event
 
@@ -15,6 +17,9 @@ from tests.conftest import EVENTS, load_event
 @pytest.fixture
 def seeded(aws: None, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setattr(handlers, "_cache", {})  # a fresh execution environment per test
+    factory = ClientFactory(config=client_config(16, max_attempts=1))
+    install_hooks(factory, ("us-east-1",))  # moto lacks GetAccountSettings, ListProtectedResources, most quotas
+    handlers._cache["factory-16"] = factory
     session = boto3.session.Session()
     return seed(lambda service, region: session.client(service, region_name=region), ("us-east-1",))
 
