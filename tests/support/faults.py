@@ -318,7 +318,8 @@ def moto_server(faults: Faults, middleware: type[FaultMiddleware] = FaultMiddlew
     """Serve moto on 127.0.0.1 (a free port) behind :class:`FaultMiddleware`; yield the endpoint URL.
 
     Built from the same parts as moto's ThreadedMotoServer (its app, request handler and werkzeug's
-    threaded server), with the middleware between the socket and the app.
+    threaded server), with the fault middleware between the socket and the app, and
+    relaudit.demo.moto_gaps answering the few APIs moto lacks, as the demo account does.
     """
     import logging
 
@@ -326,7 +327,10 @@ def moto_server(faults: Faults, middleware: type[FaultMiddleware] = FaultMiddlew
     from werkzeug.serving import make_server
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    app = middleware(DomainDispatcherApplication(create_backend_app), faults)
+    from relaudit.demo.moto_gaps import MotoGapsMiddleware
+
+    # Faults first, then the answers the demo account gives for the APIs moto lacks, then moto.
+    app = middleware(MotoGapsMiddleware(DomainDispatcherApplication(create_backend_app)), faults)
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
     thread = threading.Thread(target=server.serve_forever, name="moto-faults", daemon=True)
     thread.start()

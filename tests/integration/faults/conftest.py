@@ -2,8 +2,9 @@
 
 The account is seeded once per test process (package scope) by relaudit.demo.seed, and every test
 here only reads it: faults are injected by botocore hooks on fresh sessions, never by changing the
-account. The catalog is the checks the seed plants defects for, loaded file by file, so the
-baseline stays the seed's contract however the built-in catalog grows.
+account. The catalog is a fixed set of checks the seed plants passing and failing resources for
+(seven resource types, Lambda enrichments included), loaded file by file: the suite's cost and its
+baseline stay put however the seed and the built-in catalog grow.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pytest
 
 from relaudit.aws import ClientFactory, client_config
 from relaudit.catalog.loader import Catalog, builtin_checks_dir, load_check
+from relaudit.demo.moto_gaps import install_hooks
 from relaudit.demo.seed import Planted, seed
 from relaudit.inventory import COLLECTORS
 from relaudit.models.finding import AuditResult
@@ -30,6 +32,17 @@ from tests.support.faults import Faults
 
 REGIONS = ("us-east-1", "eu-west-1")
 ACCOUNT = "123456789012"
+CHECKS = (
+    "apigateway-stage-throttling-configured",
+    "apigatewayv2-stage-throttling-configured",
+    "autoscaling-group-multi-az",
+    "elbv2-load-balancer-multi-az",
+    "lambda-function-async-failure-captured",
+    "lambda-function-reserved-concurrency-set",
+    "lambda-function-vpc-multi-az",
+    "rds-db-instance-multi-az",
+    "sqs-queue-redrive-policy-configured",
+)
 RELAUDIT = Path(sys.executable).with_name("relaudit")  # the console script of this venv
 
 MakeFactory = Callable[..., ClientFactory]
@@ -47,8 +60,10 @@ def account() -> Iterator[list[Planted]]:
 
 @pytest.fixture(scope="package")
 def check_ids(account: list[Planted]) -> list[str]:
-    """The checks the seed planted passing and failing resources for."""
-    return sorted({p.check_id for p in account})
+    """CHECKS, each of which the seed planted resources for."""
+    planted = {p.check_id for p in account}
+    assert set(CHECKS) <= planted, f"the seed no longer plants {sorted(set(CHECKS) - planted)}"
+    return sorted(CHECKS)
 
 
 @pytest.fixture(scope="package")
@@ -62,15 +77,19 @@ def catalog(check_ids: list[str]) -> Catalog:
 def make_factory(account: list[Planted]) -> MakeFactory:
     """make_factory(faults=None, max_attempts=5, session=None, **config) -> a ClientFactory.
 
-    A fresh boto3 session per factory, so hooks installed for one test reach no other. Retries
-    are the production ones (client_config's mode and backoff; 5 attempts) unless told otherwise.
+    A fresh boto3 session per factory (or the one given, with its hooks already registered), so
+    hooks installed for one test reach no other. Retries are the production ones (client_config's
+    mode and backoff; 5 attempts) unless told otherwise. The APIs moto lacks are answered by
+    relaudit.demo.moto_gaps, as in the demo account.
     """
 
     def make(faults: Faults | None = None, max_attempts: int = 5, session: Any = None, **config: Any) -> ClientFactory:
         session = session or boto3.session.Session()
         if faults is not None:
             faults.install(session)
-        return ClientFactory(session=session, config=client_config(4, max_attempts=max_attempts, **config))
+        factory = ClientFactory(session=session, config=client_config(4, max_attempts=max_attempts, **config))
+        install_hooks(factory, REGIONS)
+        return factory
 
     return make
 

@@ -1,7 +1,8 @@
 """Security of the auditor itself: read-only calls it declares, no secrets in logs, ids only, log levels.
 
 The read-only proof records every API operation of a full audit (every built-in check, the seeded
-account) with a ``before-call`` hook on the session, so every client the factory makes is seen.
+account) with a hook on the session (``provide-client-params``, emitted for every call), registered
+before the factory makes its first client, so every client is seen.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 import textwrap
 from typing import Any
 
+import boto3
 import pytest
 
 from relaudit.catalog.loader import load_catalog
@@ -48,8 +50,10 @@ def test_a_full_audit_only_reads_and_only_what_collectors_declare(account: Any, 
     def record(model: Any, **_: Any) -> None:
         calls.add((model.service_model.service_name, model.name, iam_action(model.service_model, model)))
 
-    factory = make_factory(max_attempts=1)
-    factory.session.events.register("before-call", record)
+    session = boto3.session.Session()
+    # provide-client-params fires for every call, even one a before-call hook answers (moto_gaps).
+    session.events.register("provide-client-params", record)  # before any client: it reaches them all
+    factory = make_factory(max_attempts=1, session=session)
     catalog = load_catalog(known_types=COLLECTORS)
     result = run(AuditRequest(regions=list(REGIONS), max_workers=4), catalog, factory)
     print(f"{len(calls)} operations, {len(result.findings)} findings, {len(result.coverage_gaps)} gaps")
