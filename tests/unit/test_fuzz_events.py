@@ -194,3 +194,21 @@ def test_a_list_source_is_not_a_schedule_and_no_crash() -> None:
     with pytest.raises(BadRequestError) as caught:
         request_from_event({"source": ["aws.events"]}, {})
     assert caught.value.field == "source"
+
+
+@settings(max_examples=40, deadline=None)
+@given(json_values)
+def test_handler_answers_any_bad_event_with_one_structured_error(event: Any) -> None:
+    """Through the real handler (Powertools decorators included): no exception, no AWS call."""
+    from relaudit.events import is_scheduled
+    from relaudit.handlers import handler
+    from tests.conftest import FakeLambdaContext
+
+    assume(not (isinstance(event, dict) and is_scheduled(event)))
+    try:
+        request_from_event(event, {})
+    except BadRequestError as expected:
+        response = handler(event, FakeLambdaContext())
+        assert response == {"status": "error", "error": {"field": expected.field, "message": expected.message}}
+        return
+    assume(False)  # a valid request would audit: not this test's business
