@@ -114,3 +114,40 @@ def test_handler_stops_in_time_and_reports_partial_with_a_metric(
     assert response["status"] == "partial"
     assert response["summary"]["coverage_gaps"] == 4
     assert emitted_metrics(capsys.readouterr().out)["CoverageGaps"] == [4]
+
+
+def test_at_the_deadline_what_was_collected_is_flushed_to_the_table(
+    held_rds: Any, make_factory: Any, catalog: Any, clean: Any
+) -> None:
+    """The held RDS unit is abandoned; the SQS findings still reach DynamoDB, and the run is recorded."""
+    import boto3
+
+    from relaudit.sinks.delivery import SinkClients
+    from relaudit.sinks.dynamodb import FindingsTable, ensure_table
+    from relaudit.sinks.retry import DeliveryOptions
+    from tests.integration.faults.conftest import ACCOUNT
+    from tests.integration.faults.test_rerun_converges import TABLE_REGION, new_table, table_factory
+
+    factory = make_factory()
+    held_rds(factory.session)
+    name = new_table("deadline")
+    ensure_table(boto3.client("dynamodb", region_name=TABLE_REGION), name)
+    request = AuditRequest(regions=["us-east-1"], checks=CHECKS, sinks=["dynamodb"], table=name, max_workers=2)
+    clients = SinkClients(table=table_factory(), accounts={ACCOUNT: factory})
+    started = time.monotonic()
+    result = run(
+        request,
+        catalog,
+        factory,
+        deadline=started + 1.5,
+        sink_clients=clients,
+        delivery_options=DeliveryOptions(sleep=lambda _: None),
+    )
+    assert time.monotonic() - started < 6
+    assert result.summary.result == "partial"
+    assert [g.error_code for g in result.coverage_gaps] == [DEADLINE_EXCEEDED]
+    table = FindingsTable(boto3.client("dynamodb", region_name=TABLE_REGION), name)
+    stored = {item["check_id"] for item in table.current(ACCOUNT, "us-east-1")}
+    assert stored == {"sqs-queue-redrive-policy-configured"}
+    assert len(table.current(ACCOUNT, "us-east-1")) == len(result.findings) == 3
+    assert [run_["run_id"] for run_ in table.runs()] == [result.summary.run_id]
