@@ -61,7 +61,7 @@ SERVICE_BUCKETS: dict[str, Bucket] = {
     "sts": Bucket("sts", Rate(50, 50, "est")),
     "events": Bucket("events", Rate(50, 50)),
     "securityhub": Bucket("securityhub", Rate(10, 30)),
-    "servicequotas": Bucket("servicequotas", Rate(5, 5)),
+    "service-quotas": Bucket("service-quotas", Rate(5, 5)),
     "account": Bucket("account", Rate(5, 5)),
     "resource-explorer-2": Bucket("resource-explorer-2", Rate(3, 3)),
 }
@@ -79,9 +79,9 @@ OPERATION_BUCKETS: dict[tuple[str, str], tuple[Bucket, ...]] = {
     ("sns", "ListSubscriptions"): (Bucket("sns:ListSubscriptions", Rate(30, 30)),),
     ("sns", "ListSubscriptionsByTopic"): (Bucket("sns:ListSubscriptionsByTopic", Rate(30, 30)),),
     ("securityhub", "GetFindings"): (Bucket("securityhub:GetFindings", Rate(3, 6)),),
-    ("servicequotas", "ListServiceQuotas"): (Bucket("servicequotas:ListServiceQuotas", Rate(10, 10)),),
-    ("servicequotas", "ListAWSDefaultServiceQuotas"): (
-        Bucket("servicequotas:ListAWSDefaultServiceQuotas", Rate(10, 10)),
+    ("service-quotas", "ListServiceQuotas"): (Bucket("service-quotas:ListServiceQuotas", Rate(10, 10)),),
+    ("service-quotas", "ListAWSDefaultServiceQuotas"): (
+        Bucket("service-quotas:ListAWSDefaultServiceQuotas", Rate(10, 10)),
     ),
     ("resource-explorer-2", "Search"): (Bucket("resource-explorer-2:Search", Rate(5, 5)),),
 }

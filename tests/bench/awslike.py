@@ -42,6 +42,7 @@ SIGNING_ALIASES: dict[str, tuple[str, ...]] = {
     "es": ("opensearch", "es"),
     "states": ("stepfunctions",),
     "email": ("ses", "sesv2"),
+    "servicequotas": ("service-quotas",),
 }
 
 
@@ -195,6 +196,9 @@ class Stats:
 
     calls: dict[tuple[str, str, str], int] = field(default_factory=lambda: defaultdict(int))
     throttled: dict[tuple[str, str, str], int] = field(default_factory=lambda: defaultdict(int))
+    statuses: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    errors: dict[tuple[str, str, str, str], int] = field(default_factory=lambda: defaultdict(int))
+    server_max: dict[tuple[str, str, str], float] = field(default_factory=lambda: defaultdict(float))
     latency_seconds: float = 0.0
     server_seconds: float = 0.0
     first_request_at: float | None = None
@@ -206,6 +210,12 @@ class Stats:
         return {
             "calls": {"/".join(key): count for key, count in sorted(self.calls.items())},
             "throttled": {"/".join(key): count for key, count in sorted(self.throttled.items())},
+            "statuses": dict(sorted(self.statuses.items())),
+            "errors": {"/".join(key): count for key, count in sorted(self.errors.items())},
+            "slowest": {
+                "/".join(key): round(seconds, 3)
+                for key, seconds in sorted(self.server_max.items(), key=lambda kv: -kv[1])[:10]
+            },
             "latency_seconds": round(self.latency_seconds, 4),
             "server_seconds": round(self.server_seconds, 4),
             "first_request_at": self.first_request_at,
@@ -341,9 +351,15 @@ class AwsLikeMiddleware:
                 close = getattr(result, "close", None)
                 if close is not None:
                     close()
+            spent = time.monotonic() - started
             with self._lock:
-                stats.server_seconds += time.monotonic() - started
+                stats.server_seconds += spent
+                stats.server_max[key] = max(stats.server_max[key], spent)
             status, headers = captured["status"], captured["headers"]
+        with self._lock:
+            stats.statuses[status[:3]] += 1
+            if not status.startswith("2"):
+                stats.errors[(*key, status[:3])] += 1
         if delay:
             self._sleep(delay / 2)
         start_response(status, headers)

