@@ -20,6 +20,7 @@ from relaudit.credentials import assumed_role_session
 MEMBER = "222222222222"
 ROLE = f"arn:aws:iam::{MEMBER}:role/RelauditAudit"
 KEY_ID = re.compile(r"Credential=([A-Z0-9]+)/")
+LIFETIME, MARGIN = 5.0, 3  # credentials valid 5 s, refreshed once less than 3 s are left
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def base(account: Any) -> Any:
     """The caller's session, recording each AssumeRole (params, expiry) and shortening expiries."""
     session = boto3.session.Session()
     session.assumed = []  # type: ignore[attr-defined]
-    session.lifetime = 3.0  # type: ignore[attr-defined]
+    session.lifetime = LIFETIME  # type: ignore[attr-defined]
 
     def shorten(parsed: dict[str, Any], **_: Any) -> None:
         expiry = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=session.lifetime)  # type: ignore[attr-defined]
@@ -56,7 +57,7 @@ def signing_keys(session: Any) -> list[str]:
 
 def test_credentials_refresh_before_they_expire(base: Any) -> None:
     session = assumed_role_session(
-        base, ROLE, external_id="ext-123", session_name="relaudit-test", duration=900, refresh_margin=2
+        base, ROLE, external_id="ext-123", session_name="relaudit-test", duration=900, refresh_margin=MARGIN
     )
     assert base.assumed == [], "no AWS call until the credentials are used"
     keys = signing_keys(session)
@@ -72,13 +73,13 @@ def test_credentials_refresh_before_they_expire(base: Any) -> None:
         "DurationSeconds": 900,
         "ExternalId": "ext-123",
     }
-    sts.get_caller_identity()  # 3 s left, more than the 2 s margin: no refresh
+    sts.get_caller_identity()  # about 5 s left, more than the 3 s margin: no refresh
     assert len(base.assumed) == 1
 
-    time.sleep(1.2)  # now under 2 s left (but still valid)
+    first_expiry = base.assumed[0][0] + LIFETIME
+    time.sleep(max(0.0, first_expiry - MARGIN + 0.3 - time.monotonic()))  # under 3 s left, still valid
     sts.get_caller_identity()
     assert len(base.assumed) == 2
-    first_expiry = base.assumed[0][0] + base.lifetime
     assert first_expiry - base.assumed[1][0] > 0.5, "refreshed while the old credentials were still valid"
     assert keys[0] == keys[1] != keys[2], "the same client signs with the new credentials"
     assert sts.get_caller_identity()["Account"] == MEMBER

@@ -23,6 +23,9 @@ from tests.integration.faults.conftest import findings_of
 from tests.support.faults import Faults
 
 RDS, SQS = "AWS::RDS::DBInstance", "AWS::SQS::Queue"
+# The deadline is set before planning: it must leave room for the plan and the SQS unit on a
+# loaded 2-core machine, while the held RDS unit can only end by being abandoned.
+SLACK = 3.5
 CHECKS = ["rds-db-instance-multi-az", "sqs-queue-redrive-policy-configured"]
 
 
@@ -50,29 +53,12 @@ def request(max_workers: int) -> AuditRequest:
     return AuditRequest(regions=["us-east-1"], checks=CHECKS, max_workers=max_workers)
 
 
-def test_a_slow_unit_is_abandoned_at_the_deadline_and_the_rest_kept(
-    held_rds: Any, make_factory: Any, catalog: Any, clean: Any
-) -> None:
-    factory = make_factory()
-    held_rds(factory.session)
-    started = time.monotonic()
-    result = run(request(2), catalog, factory, deadline=started + 1.5)
-    elapsed = time.monotonic() - started
-    assert 1.4 < elapsed < 5, "the run returns at the deadline, without waiting for the held unit"
-    [gap] = result.coverage_gaps
-    assert (gap.region, gap.resource_type, gap.error_code) == ("us-east-1", RDS, DEADLINE_EXCEEDED)
-    assert "while this unit ran" in gap.message
-    sqs_clean = [f for f in findings_of(clean) if f["resource_type"] == SQS and f["region"] == "us-east-1"]
-    assert findings_of(result) == sqs_clean and sqs_clean
-    assert result.summary.result == "partial"
-
-
 def test_units_not_started_by_the_deadline_are_never_called(held_rds: Any, make_factory: Any, catalog: Any) -> None:
     faults = Faults()
     factory = make_factory(faults)
     held_rds(factory.session)
     # One worker: the RDS unit (first in order) holds it, the SQS unit waits in the queue.
-    result = run(request(1), catalog, factory, deadline=time.monotonic() + 1.0)
+    result = run(request(1), catalog, factory, deadline=time.monotonic() + SLACK)
     messages = {g.resource_type: g.message for g in result.coverage_gaps}
     assert {g.error_code for g in result.coverage_gaps} == {DEADLINE_EXCEEDED}
     assert "while this unit ran" in messages[RDS]
@@ -116,14 +102,15 @@ def test_handler_stops_in_time_and_reports_partial_with_a_metric(
     assert emitted_metrics(capsys.readouterr().out)["CoverageGaps"] == [4]
 
 
-def test_at_the_deadline_what_was_collected_is_flushed_to_the_table(
+def test_at_the_deadline_a_slow_unit_is_abandoned_and_the_rest_flushed(
     held_rds: Any, make_factory: Any, catalog: Any, clean: Any
 ) -> None:
-    """The held RDS unit is abandoned; the SQS findings still reach DynamoDB, and the run is recorded."""
+    """RDS is held: the run returns at the deadline without it, the SQS findings still reach
+    DynamoDB, and the run is recorded there as partial."""
     import boto3
 
     from relaudit.sinks.delivery import SinkClients
-    from relaudit.sinks.dynamodb import FindingsTable, ensure_table
+    from relaudit.sinks.dynamodb import FindingsTable
     from relaudit.sinks.retry import DeliveryOptions
     from tests.integration.faults.conftest import ACCOUNT
     from tests.integration.faults.test_rerun_converges import TABLE_REGION, new_table, table_factory
@@ -131,23 +118,21 @@ def test_at_the_deadline_what_was_collected_is_flushed_to_the_table(
     factory = make_factory()
     held_rds(factory.session)
     name = new_table("deadline")
-    ensure_table(boto3.client("dynamodb", region_name=TABLE_REGION), name)
     request = AuditRequest(regions=["us-east-1"], checks=CHECKS, sinks=["dynamodb"], table=name, max_workers=2)
     clients = SinkClients(table=table_factory(), accounts={ACCOUNT: factory})
+    options = DeliveryOptions(sleep=lambda _: None)
     started = time.monotonic()
-    result = run(
-        request,
-        catalog,
-        factory,
-        deadline=started + 1.5,
-        sink_clients=clients,
-        delivery_options=DeliveryOptions(sleep=lambda _: None),
-    )
-    assert time.monotonic() - started < 6
+    result = run(request, catalog, factory, deadline=started + SLACK, sink_clients=clients, delivery_options=options)
+    elapsed = time.monotonic() - started
+    assert SLACK - 0.1 < elapsed < SLACK + 4, "returns at the deadline, without waiting for the held unit"
+    [gap] = result.coverage_gaps
+    assert (gap.region, gap.resource_type, gap.error_code) == ("us-east-1", RDS, DEADLINE_EXCEEDED)
+    assert "while this unit ran" in gap.message
+    sqs_clean = [f for f in findings_of(clean) if f["resource_type"] == SQS and f["region"] == "us-east-1"]
+    assert findings_of(result) == sqs_clean and sqs_clean
     assert result.summary.result == "partial"
-    assert [g.error_code for g in result.coverage_gaps] == [DEADLINE_EXCEEDED]
     table = FindingsTable(boto3.client("dynamodb", region_name=TABLE_REGION), name)
-    stored = {item["check_id"] for item in table.current(ACCOUNT, "us-east-1")}
-    assert stored == {"sqs-queue-redrive-policy-configured"}
-    assert len(table.current(ACCOUNT, "us-east-1")) == len(result.findings) == 3
-    assert [run_["run_id"] for run_ in table.runs()] == [result.summary.run_id]
+    stored = table.current(ACCOUNT, "us-east-1")
+    assert sorted(item["id"] for item in stored) == sorted(f["id"] for f in sqs_clean)
+    [record] = table.runs()
+    assert record["run_id"] == result.summary.run_id
