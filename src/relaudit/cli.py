@@ -22,6 +22,8 @@ from relaudit.sinks import local
 from relaudit.sinks.dynamodb import ensure_table
 
 if TYPE_CHECKING:
+    from typing import TextIO
+
     from relaudit.models.finding import AuditResult
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_PARTIAL = 0, 1, 2, 3
@@ -147,18 +149,25 @@ def _audit(args: argparse.Namespace) -> int:
             print(f"relaudit: created table {request.table} in {factory.home_region}", file=sys.stderr)
     progress = _progress if sys.stderr.isatty() else None
     result = run(request, catalog, factory, progress)
-    report = (
-        local.result_json(result) if args.format == "json" else local.result_table(result, args.show_not_applicable)
-    )
     if args.output:
         try:
-            args.output.write_text(report + "\n", encoding="utf-8")
+            with args.output.open("w", encoding="utf-8") as out:
+                _report(result, args, out)
         except OSError as exc:
             raise RelauditError(f"--output: cannot write '{args.output}': {exc.strerror or exc}") from exc
         print(f"relaudit: wrote {args.output}", file=sys.stderr)
     else:
-        print(report)
+        _report(result, args, sys.stdout)
     return exit_code(result, args.fail_on)
+
+
+def _report(result: AuditResult, args: argparse.Namespace, out: TextIO) -> None:
+    """JSON is streamed finding by finding: at 10,000 resources the whole text is tens of MB."""
+    if args.format == "json":
+        local.write_result_json(result, out)
+    else:
+        out.write(local.result_table(result, args.show_not_applicable))
+    out.write("\n")
 
 
 def _checks(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ import os
 import sys
 import threading
 import time
+from typing import Any
 
 os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
@@ -21,6 +22,29 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 for _var in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
     os.environ.pop(_var, None)
+
+
+def page_lambda_list_functions() -> None:
+    """Make moto's ListFunctions page like AWS (at most 50 per page, Marker/NextMarker).
+
+    moto 5.2 returns every function in one response, which hides both the page count an auditor
+    pays on AWS and its memory profile (one multi-megabyte response instead of 50-function pages).
+    """
+    import json as _json
+
+    from moto.awslambda.responses import LambdaResponse
+
+    def list_functions(self: Any) -> str:
+        version = self.querystring.get("FunctionVersion", [None])[0]
+        start = int(self.querystring.get("Marker", ["0"])[0] or 0)
+        size = min(50, int(self.querystring.get("MaxItems", ["50"])[0] or 50))
+        functions = list(self.backend.list_functions(version))
+        result: dict[str, Any] = {"Functions": [fn.get_configuration() for fn in functions[start : start + size]]}
+        if start + size < len(functions):
+            result["NextMarker"] = str(start + size)
+        return _json.dumps(result)
+
+    LambdaResponse.list_functions = list_functions
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     from tests.bench.seed import seed
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    page_lambda_list_functions()
     started = time.monotonic()
     regions = [r for r in args.regions.split(",") if r]
     manifest = seed(args.resources, regions, args.skew) if args.resources else {}
