@@ -158,16 +158,18 @@ def load_check(path: Path, known_types: Iterable[str] | None = None) -> Compiled
         raise CheckFileError(shown, "resource_type", f"no collector for '{definition.resource_type}'")
     applies = _compile(shown, "applies_when", definition.applies_when) if definition.applies_when else None
     passes = _compile(shown, "passes_when", definition.passes_when)
-    check = CompiledCheck(definition=definition, applies=applies, passes=passes, path=shown)
-    _run_examples(check)
-    return check
+    return CompiledCheck(definition=definition, applies=applies, passes=passes, path=shown)
 
 
-def _run_examples(check: CompiledCheck) -> None:
+def check_examples(check: CompiledCheck) -> None:
     """The check is its own test: each example must evaluate, to the status it expects.
 
-    This is what makes a user's check safe to load: an expression that compiles can still fail
-    on data (``length()`` of a missing field) or be wrong, and its examples show it here.
+    The built-in checks are held to this by the test suite; a user's check (``--checks-dir``) is
+    held to it at load, since an expression that compiles can still fail on data (``length()``
+    of a missing field) or be wrong, and its examples show it before the audit runs.
+
+    Raises:
+        CheckFileError: An example fails to evaluate or gets another status; names the example.
     """
     for index, example in enumerate(check.definition.examples):
         field_name = f"examples.{index} ({example.name})"
@@ -214,6 +216,7 @@ def load_catalog(
         for path in sorted(extra.glob("*.yaml")):
             try:
                 check = load_check(path, types)
+                check_examples(check)
             except CheckFileError as problem:
                 catalog.problems.append(problem)
                 continue
