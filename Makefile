@@ -7,7 +7,7 @@ SAM_VENV := .venv-sam
 export MOTO_EC2_LOAD_DEFAULT_AMIS := false
 
 .PHONY: install dev demo test lint format typecheck test-unit test-integration test-acceptance \
-        validate build bench pr clean docs build-AuditFunction lambda-code
+        validate build bench pr clean docs build-AuditFunction build-OrgFunction lambda-code
 
 install dev: $(STAMP)
 
@@ -72,6 +72,9 @@ build-AuditFunction:
 	    -r "$(ARTIFACTS_DIR)/.requirements.txt"
 	rm -f "$(ARTIFACTS_DIR)/.requirements.txt"
 	$(MAKE) --no-print-directory -f "$(REPO)/Makefile" lambda-code
+
+# The organization function (template.yaml, OrgMode) ships the same artifact.
+build-OrgFunction: build-AuditFunction
 
 # The offline half of the artifact (tests/integration/test_packaging.py runs it): code and checks.
 lambda-code:

@@ -77,6 +77,11 @@ class ClientFactory:
         return self._session
 
     @property
+    def config(self) -> Config:
+        """The botocore Config every client of this factory gets."""
+        return self._config
+
+    @property
     def limiter(self) -> RateLimiter:
         """The client-side rate limits this factory's clients wait on."""
         return self._limiter

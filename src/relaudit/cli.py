@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -16,7 +17,7 @@ from relaudit.catalog.loader import Catalog, load_catalog
 from relaudit.errors import BadRequestError, RelauditError
 from relaudit.inventory import COLLECTORS
 from relaudit.models.check import Severity, Status
-from relaudit.models.request import AuditRequest
+from relaudit.models.request import SECRET_FIELDS, AuditRequest
 from relaudit.run import run
 from relaudit.sinks import local
 from relaudit.sinks.dynamodb import ensure_table
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from relaudit.models.finding import AuditResult
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_PARTIAL = 0, 1, 2, 3
+EXTERNAL_ID_ENV = "RELAUDIT_EXTERNAL_ID"
+_FLAGS = {"role_name": "--role", "org": "--org"}  # request fields whose flag is not --<field>
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"relaudit {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    audit = commands.add_parser("audit", help="audit the account of the current AWS credentials")
+    audit = commands.add_parser("audit", help="audit the account of the current AWS credentials (or others)")
     audit.add_argument("--regions", type=_csv, default=[], help="comma-separated (default: all enabled)")
     audit.add_argument("--checks", type=_csv, default=[], help="comma-separated check ids (default: all)")
     audit.add_argument("--format", choices=("table", "json"), default="table")
@@ -77,6 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--table", help="the DynamoDB findings table (needed by every sink)")
     audit.add_argument("--create-table", action="store_true", help="create --table if it does not exist")
     audit.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
+    org = audit.add_argument_group("other accounts (each through sts:AssumeRole; see member-role.yaml)")
+    scope = org.add_mutually_exclusive_group()
+    scope.add_argument("--org", action="store_true", help="every active account of the organization")
+    scope.add_argument("--accounts", type=_csv, default=[], help="comma-separated account ids")
+    org.add_argument("--role", dest="role_name", help="the role to assume in each account")
+    org.add_argument("--external-id", help=f"the role's ExternalId (default: ${EXTERNAL_ID_ENV}; never printed)")
+    org.add_argument("--include-accounts", type=_csv, default=[], help="only these accounts")
+    org.add_argument("--exclude-accounts", type=_csv, default=[], help="never these accounts")
 
     checks = commands.add_parser("checks", help="list the checks")
     checks.add_argument("--format", choices=("table", "json"), default="table")
@@ -118,12 +129,20 @@ def _request(args: argparse.Namespace) -> AuditRequest:
             max_workers=args.max_workers,
             sinks=args.sinks,
             table=args.table,
+            org=args.org,
+            accounts=args.accounts,
+            include_accounts=args.include_accounts,
+            exclude_accounts=args.exclude_accounts,
+            role_name=args.role_name,
+            external_id=args.external_id or (os.environ.get(EXTERNAL_ID_ENV) or None if args.role_name else None),
         )
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = "--" + str(first["loc"][0]).replace("_", "-")
+        name = str(first["loc"][0])
+        field = _FLAGS.get(name, "--" + name.replace("_", "-"))
         value = first.get("input")
-        got = f" (got {value!r:.60})" if first["type"] != "missing" and value is not None else ""
+        secret = name in SECRET_FIELDS
+        got = f" (got {value!r:.60})" if first["type"] != "missing" and value is not None and not secret else ""
         raise BadRequestError(field, first["msg"].removeprefix("Value error, ") + got) from None
 
 

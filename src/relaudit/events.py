@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from relaudit.errors import BadRequestError
-from relaudit.models.request import AuditRequest, shown
+from relaudit.models.request import SECRET_FIELDS, AuditRequest, shown
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -45,7 +45,9 @@ def _validate(data: dict[str, Any], prefix: str) -> AuditRequest:
         if first["type"] == "extra_forbidden":
             message = "unknown field"
         value = first.get("input")
-        shown = f" (got {value!r:.80})" if first["type"] != "missing" and not isinstance(value, dict) else ""
+        secret = bool(first["loc"]) and first["loc"][0] in SECRET_FIELDS
+        quoted = first["type"] != "missing" and not isinstance(value, dict) and not secret
+        shown = f" (got {value!r:.80})" if quoted else ""
         raise BadRequestError(prefix + field, message + shown) from None
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from relaudit import plan
+from relaudit import org, plan
 from relaudit.inventory import iam_actions
 from relaudit.sinks import dynamodb, securityhub
 
@@ -20,3 +20,15 @@ def sink_write_actions() -> frozenset[str]:
     state and runs on the GSIs). ``--create-table`` needs ``dynamodb.TABLE_ADMIN_ACTIONS`` too (CLI only).
     """
     return securityhub.IAM_ACTIONS | dynamodb.IAM_ACTIONS
+
+
+def member_role_actions() -> frozenset[str]:
+    """What the role assumed in each member account must allow (member-role.yaml): the audit's
+    reads, and ``securityhub:BatchImportFindings`` of the member's own findings."""
+    return audit_read_actions() | securityhub.IAM_ACTIONS
+
+
+def org_auditor_actions() -> frozenset[str]:
+    """What the organization mode calls with the auditor account's own credentials, besides the
+    findings table: list the organization's accounts and assume the member role in each."""
+    return org.AUDITOR_ACTIONS

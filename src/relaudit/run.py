@@ -8,7 +8,7 @@ import logging
 import time
 import uuid
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from itertools import islice
@@ -18,19 +18,22 @@ from botocore.exceptions import BotoCoreError, ClientError
 from jmespath.exceptions import JMESPathError
 
 from relaudit.catalog.evaluate import evaluate
+from relaudit.errors import BadRequestError, RelauditError
 from relaudit.inventory import load_collector
 from relaudit.inventory.base import CollectorContext, IncompleteUnitError
 from relaudit.models.check import Status
 from relaudit.models.coverage import CoverageGap
 from relaudit.models.finding import AuditResult, Finding, Summary
-from relaudit.plan import Plan, make_plan
-from relaudit.sinks.delivery import SinkClients, publish
+from relaudit.org import account_gaps, error_code, member_factories, select_accounts
+from relaudit.plan import Plan, make_plan, select_checks
+from relaudit.sinks.delivery import SinkClients, deliver, finalize, publish
 
 if TYPE_CHECKING:
     from relaudit.aws import ClientFactory
     from relaudit.catalog.loader import Catalog, CompiledCheck
     from relaudit.models.request import AuditRequest
     from relaudit.models.resource import ResourceDocument
+    from relaudit.org import MemberFactories
     from relaudit.sinks.retry import DeliveryOptions
 
 logger = logging.getLogger(__name__)
@@ -115,6 +118,14 @@ def collect_unit(
     return documents
 
 
+@dataclass(frozen=True)
+class Target:
+    """One account to inventory: its plan, and the client factory holding its credentials."""
+
+    plan: Plan
+    factory: ClientFactory
+
+
 def inventory(
     plan: Plan,
     factory: ClientFactory,
@@ -122,7 +133,28 @@ def inventory(
     progress: Progress | None = None,
     deadline: float | None = None,
 ) -> tuple[list[ResourceDocument], list[CoverageGap]]:
-    """Collect every (region, type) unit of ``plan`` concurrently.
+    """Collect every (region, type) unit of ``plan`` concurrently (one account; see :func:`inventory_accounts`)."""
+    _, documents, gaps = inventory_accounts({}, max_workers, progress, deadline, planned=[Target(plan, factory)])
+    return documents, gaps
+
+
+def inventory_accounts(
+    planners: Mapping[str, Callable[[], Target]],
+    max_workers: int,
+    progress: Progress | None = None,
+    deadline: float | None = None,
+    gap_regions: Sequence[str] = (),
+    planned: Sequence[Target] = (),
+) -> tuple[list[Target], list[ResourceDocument], list[CoverageGap]]:
+    """Plan each account, then collect its (region, type) units, all on one thread pool.
+
+    ``planned`` accounts (already planned) have their units collected straight away.
+
+    Each account is planned on the pool (a member's first call assumes its role) and its units
+    join the pool as soon as it is planned, so accounts overlap. An account that cannot be
+    planned (its role refused, its regions unreadable) becomes gaps ``(account, region, "*")``
+    for each of ``gap_regions``, or ``(account, "*", "*")``, and the other accounts go on; a
+    BadRequestError (a bad check or region, the same for every account) is raised.
 
     A failing unit becomes a CoverageGap and the others go on. Errors from AWS (ClientError,
     BotoCoreError) are expected; anything else is a bug and is logged with its traceback, but
@@ -131,59 +163,111 @@ def inventory(
     With a ``deadline`` (a ``time.monotonic()`` value), units not started by then and units still
     running then become ``DeadlineExceeded`` gaps; the pool is not waited for, so the caller can
     still flush what was collected.
+
+    Returns:
+        The accounts planned, the documents collected and the coverage gaps.
     """
-    units = [Unit(plan.account_id, r, t) for r in plan.regions for t in plan.resource_types]
+    targets: list[Target] = []
     documents: list[ResourceDocument] = []
     gaps: list[CoverageGap] = []
     pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="relaudit")
     # Per-resource calls (ctx.map) run on a second pool: sharing the units' pool could deadlock.
     enrichment = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="relaudit-enrich")
     mapper = windowed_map(enrichment, max(1, max_workers // 2))
+    pending: dict[Future[Any], Unit | str] = {}  # a unit, or the account being planned
+    counts = {"done": 0, "units": 0}
+
+    def submit_units(target: Target) -> None:
+        plan = target.plan
+        for region in plan.regions:
+            for resource_type in plan.resource_types:
+                unit = Unit(plan.account_id, region, resource_type)
+                needs = plan.needs(resource_type)
+                future = pool.submit(
+                    collect_unit, unit, target.factory, plan.partition, needs, deadline=deadline, mapper=mapper
+                )
+                pending[future] = unit
+                counts["units"] += 1
+
     try:
-        pending: dict[Future[list[ResourceDocument]], Unit] = {
-            pool.submit(
-                collect_unit,
-                unit,
-                factory,
-                plan.partition,
-                plan.needs(unit.resource_type),
-                deadline=deadline,
-                mapper=mapper,
-            ): unit
-            for unit in units
-        }
-        done_count = 0
+        for target in planned:
+            targets.append(target)
+            submit_units(target)
+        for account, planner in planners.items():
+            pending[pool.submit(_plan_account, planner, deadline)] = account
         while pending:
             timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
             done, _ = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
             if not done:
                 logger.warning("deadline reached", extra={"units_abandoned": len(pending)})
-                gaps.extend(_gap(unit, _abandon(future)) for future, unit in pending.items())
+                gaps.extend(_abandon_all(pending, gap_regions))
                 break
             for future in done:
-                unit = pending.pop(future)
-                done_count += 1
-                try:
-                    documents.extend(future.result())
-                except IncompleteUnitError as exc:
-                    logger.warning("unit incomplete", extra={"unit": str(unit), "field": exc.field_name})
-                    documents.extend(exc.documents)
-                    gaps.append(_gap(unit, exc.cause).model_copy(update={"message": str(exc)[:1000]}))
-                except (ClientError, BotoCoreError, DeadlineExceededError) as exc:
-                    logger.warning("unit failed", extra={"unit": str(unit), "error": _error_code(exc)})
-                    gaps.append(_gap(unit, exc))
-                except Exception as exc:
-                    logger.exception("collector error", extra={"unit": str(unit)})
-                    gaps.append(_gap(unit, exc))
+                key = pending.pop(future)
+                if not isinstance(key, Unit):
+                    planned_target = _planned(key, future, gap_regions, gaps)
+                    if planned_target is not None:
+                        targets.append(planned_target)
+                        submit_units(planned_target)
+                    continue
+                _collected(key, future, documents, gaps)
+                counts["done"] += 1
                 if progress:
-                    progress(done_count, len(units), str(unit))
+                    progress(counts["done"], counts["units"], str(key))
     finally:
         pool.shutdown(wait=deadline is None, cancel_futures=True)
         enrichment.shutdown(wait=deadline is None, cancel_futures=True)
-    return documents, gaps
+    return targets, documents, gaps
 
 
-def _abandon(future: Future[list[ResourceDocument]]) -> DeadlineExceededError:
+def _abandon_all(pending: dict[Future[Any], Unit | str], gap_regions: Sequence[str]) -> list[CoverageGap]:
+    """Gaps for every unit and account the deadline caught."""
+    gaps: list[CoverageGap] = []
+    for future, key in pending.items():
+        reason = _abandon(future)
+        gaps.extend([_gap(key, reason)] if isinstance(key, Unit) else account_gaps(key, gap_regions, reason))
+    return gaps
+
+
+def _plan_account(planner: Callable[[], Target], deadline: float | None) -> Target:
+    if deadline is not None and time.monotonic() >= deadline:
+        raise DeadlineExceededError("not planned: the run's deadline passed before this account started")
+    return planner()
+
+
+def _planned(account: str, future: Future[Any], gap_regions: Sequence[str], gaps: list[CoverageGap]) -> Target | None:
+    """The planned account, or None after recording its gaps; a bad request is raised."""
+    try:
+        target: Target = future.result()
+    except BadRequestError:
+        raise
+    except Exception as exc:
+        if isinstance(exc, RelauditError | ClientError | BotoCoreError | DeadlineExceededError):
+            logger.warning("account not audited", extra={"account_id": account, "error": error_code(exc)})
+        else:
+            logger.exception("account planning error", extra={"account_id": account})
+        gaps.extend(account_gaps(account, gap_regions, exc))
+        return None
+    return target
+
+
+def _collected(unit: Unit, future: Future[Any], documents: list[ResourceDocument], gaps: list[CoverageGap]) -> None:
+    """Add a finished unit's documents, or its gap."""
+    try:
+        documents.extend(future.result())
+    except IncompleteUnitError as exc:
+        logger.warning("unit incomplete", extra={"unit": str(unit), "field": exc.field_name})
+        documents.extend(exc.documents)
+        gaps.append(_gap(unit, exc.cause).model_copy(update={"message": str(exc)[:1000]}))
+    except (ClientError, BotoCoreError, DeadlineExceededError) as exc:
+        logger.warning("unit failed", extra={"unit": str(unit), "error": _error_code(exc)})
+        gaps.append(_gap(unit, exc))
+    except Exception as exc:
+        logger.exception("collector error", extra={"unit": str(unit)})
+        gaps.append(_gap(unit, exc))
+
+
+def _abandon(future: Future[Any]) -> DeadlineExceededError:
     """Cancel a unit the deadline caught, saying whether it had started (a running one is left to end)."""
     if future.cancel():
         return DeadlineExceededError("not collected: the run's deadline passed before this unit started")
@@ -243,14 +327,15 @@ def evaluate_all(
 
 
 def summarize(
-    plan: Plan,
+    plan: Plan | Sequence[Plan],
     findings: list[Finding],
     gaps: list[CoverageGap],
     resources: int,
     started: dt.datetime,
     elapsed: float,
 ) -> Summary:
-    """Count a run's outcome."""
+    """Count a run's outcome (over the plans of every account audited)."""
+    plans = [plan] if isinstance(plan, Plan) else list(plan)
     statuses = Counter(f.status.value for f in findings)
     failed = Counter(f.severity.value for f in findings if f.status is Status.FAILED)
     return Summary(
@@ -258,9 +343,9 @@ def summarize(
         started_at=started.isoformat(timespec="seconds"),
         finished_at=(started + dt.timedelta(seconds=elapsed)).isoformat(timespec="seconds"),
         duration_seconds=round(elapsed, 3),
-        accounts=[plan.account_id],
-        regions=list(plan.regions),
-        checks=len(plan.checks),
+        accounts=[p.account_id for p in plans],
+        regions=list(dict.fromkeys(region for p in plans for region in p.regions)),
+        checks=len(plans[0].checks) if plans else 0,
         resources=resources,
         findings={status.value: statuses.get(status.value, 0) for status in Status},
         failed_by_severity=dict(sorted(failed.items())),
@@ -268,18 +353,20 @@ def summarize(
     )
 
 
-def completed_scope(plan: Plan, gaps: list[CoverageGap]) -> frozenset[tuple[str, str, str]]:
+def completed_scope(plan: Plan | Sequence[Plan], gaps: list[CoverageGap]) -> frozenset[tuple[str, str, str]]:
     """The (account, region, check id) units this run fully read: plan regions x checks, minus gaps.
 
     A check's unit is incomplete when its resource type has a coverage gap in that region; the
     lifecycle archives nothing outside the completed units.
     """
     missing = {(gap.account_id, gap.region, gap.resource_type) for gap in gaps}
+    plans = [plan] if isinstance(plan, Plan) else list(plan)
     return frozenset(
-        (plan.account_id, region, check.definition.id)
-        for region in plan.regions
-        for check in plan.checks
-        if (plan.account_id, region, check.definition.resource_type) not in missing
+        (p.account_id, region, check.definition.id)
+        for p in plans
+        for region in p.regions
+        for check in p.checks
+        if (p.account_id, region, check.definition.resource_type) not in missing
     )
 
 
@@ -291,15 +378,28 @@ def run(
     deadline: float | None = None,
     sink_clients: SinkClients | None = None,
     delivery_options: DeliveryOptions | None = None,
+    *,
+    members: MemberFactories | None = None,
+    run_id: str | None = None,
+    record_run: bool = True,
 ) -> AuditResult:
-    """Audit one account as ``request`` says and return findings, gaps and a summary.
+    """Audit the account (or accounts) ``request`` names and return findings, gaps and a summary.
+
+    With ``request.accounts`` or ``request.org``, each account is audited through its assumed
+    role (``members``, default from the request's role and external id) and every account's
+    (region, type) units share the one pool; an account whose role cannot be assumed becomes
+    coverage gaps with resource type ``"*"`` (see :func:`relaudit.org.account_gaps`) and the
+    others go on.
 
     ``deadline`` (a ``time.monotonic()`` value) bounds collection: what is not collected by then
     becomes ``DeadlineExceeded`` coverage gaps and the run reports partial (see :func:`inventory`).
 
     With ``request.sinks`` the findings then go to Security Hub and/or the findings table
     (:mod:`relaudit.sinks.delivery`): ``sink_clients`` gives the table's factory and one factory per
-    audited account (default: ``factory`` for both); ``delivery_options`` sets retries and clocks.
+    audited account (default: ``factory`` for the table, each account's own factory for its
+    findings); ``delivery_options`` sets retries and clocks. ``run_id`` names the run (default: a
+    new one); ``record_run=False`` publishes without writing a run record (an org item's run is
+    recorded once, by the fan-out's last step).
 
     Raises:
         BadRequestError: The request names an unknown region or check.
@@ -307,26 +407,64 @@ def run(
     """
     started = dt.datetime.now(dt.UTC)
     clock = time.monotonic()
-    plan = make_plan(request, catalog, factory)
-    documents, gaps = inventory(plan, factory, request.max_workers, progress, deadline)
-    findings = evaluate_all(plan.checks, documents, gaps)
+    if request.multi_account:
+        checks = select_checks(catalog, request.checks)
+        accounts = select_accounts(request, factory)
+        members = members or member_factories(request, factory)
+        planners = {account: _member_planner(request, catalog, account, members.get(account)) for account in accounts}
+        targets, documents, gaps = inventory_accounts(
+            planners, request.max_workers, progress, deadline, request.regions
+        )
+    else:
+        plan = make_plan(request, catalog, factory)
+        accounts, checks, targets = [plan.account_id], plan.checks, [Target(plan, factory)]
+        documents, gaps = inventory(plan, factory, request.max_workers, progress, deadline)
+    plans = [target.plan for target in targets]
+    findings = evaluate_all(checks, documents, gaps)
     gaps.sort(key=lambda g: (g.account_id, g.region, g.resource_type))
-    summary = summarize(plan, findings, gaps, len(documents), started, time.monotonic() - clock)
-    summary.run_id = f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+    summary = summarize(plans, findings, gaps, len(documents), started, time.monotonic() - clock)
+    summary.accounts, summary.checks = list(accounts), len(checks)
+    summary.run_id = run_id or f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     result = AuditResult(
-        summary=summary, findings=findings, coverage_gaps=gaps, completed_scope=completed_scope(plan, gaps)
+        summary=summary, findings=findings, coverage_gaps=gaps, completed_scope=completed_scope(plans, gaps)
     )
     if request.sinks and request.table:
-        clients = sink_clients or SinkClients(table=factory, accounts={plan.account_id: factory})
+        own = {target.plan.account_id: target.factory for target in targets}
+        clients = sink_clients or SinkClients(table=factory, accounts=own)
         with ThreadPoolExecutor(max_workers=request.max_workers, thread_name_prefix="relaudit-sink") as pool:
+            if not record_run:
+                report = deliver(
+                    result,
+                    sinks=list(request.sinks),
+                    table_name=request.table,
+                    clients=clients,
+                    run_id=summary.run_id,
+                    options=delivery_options,
+                    executor=pool,
+                )
+                return result.model_copy(update={"summary": finalize(summary, report, time.monotonic() - clock)})
             result = publish(
                 result,
                 sinks=list(request.sinks),
                 table_name=request.table,
                 clients=clients,
-                check_ids=[check.definition.id for check in plan.checks],
+                check_ids=[check.definition.id for check in checks],
                 elapsed=lambda: time.monotonic() - clock,
                 options=delivery_options,
                 executor=pool,
             )
     return result
+
+
+def _member_planner(
+    request: AuditRequest, catalog: Catalog, account: str, factory: ClientFactory
+) -> Callable[[], Target]:
+    """Plan one member account on its own credentials (its first call assumes its role)."""
+
+    def plan_account() -> Target:
+        plan = make_plan(request, catalog, factory)
+        if plan.account_id != account:
+            raise RelauditError(f"the role assumed for account {account} belongs to account {plan.account_id}")
+        return Target(plan, factory)
+
+    return plan_account

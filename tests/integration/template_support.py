@@ -10,6 +10,7 @@ from typing import Any
 from tests.conftest import ROOT
 
 TEMPLATE = ROOT / "template.yaml"
+ORG_MODE = "OrgModeEnabled"  # the condition of every organization-mode resource (OrgMode=true)
 ARTIFACT_BUCKET = "relaudit-artifacts"
 ARTIFACT_KEY = "relaudit.zip"
 

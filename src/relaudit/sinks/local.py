@@ -62,17 +62,29 @@ def result_table(result: AuditResult, show_not_applicable: bool = False) -> str:
     """Findings (failed first, then by severity), coverage gaps, and the summary."""
     findings = [f for f in result.findings if show_not_applicable or f.status is not Status.NOT_APPLICABLE]
     findings.sort(key=lambda f: (_STATUS_ORDER[f.status], -f.severity.rank, f.check_id, f.resource_arn))
-    rows = [(f.status.value, f.severity.value, f.check_id, f.region, f.resource_name) for f in findings]
-    parts = [table(("STATUS", "SEVERITY", "CHECK", "REGION", "RESOURCE"), rows)]
+    rows: list[tuple[str, ...]] = [
+        (f.status.value, f.severity.value, f.check_id, f.region, f.resource_name) for f in findings
+    ]
+    headers: tuple[str, ...] = ("STATUS", "SEVERITY", "CHECK", "REGION", "RESOURCE")
+    gap_rows: list[tuple[str, ...]] = [
+        (g.region, g.resource_type, g.error_code, g.message[:80]) for g in result.coverage_gaps
+    ]
+    gap_headers: tuple[str, ...] = ("REGION", "TYPE", "ERROR", "MESSAGE")
+    if len(result.summary.accounts) > 1:  # several accounts (--org, --accounts): say whose
+        rows = [(*row, f.account_id) for row, f in zip(rows, findings, strict=True)]
+        headers = (*headers, "ACCOUNT")
+        gap_rows = [(g.account_id, *row) for row, g in zip(gap_rows, result.coverage_gaps, strict=True)]
+        gap_headers = ("ACCOUNT", *gap_headers)
+    parts = [table(headers, rows)]
     if result.coverage_gaps:
-        gap_rows = [(g.region, g.resource_type, g.error_code, g.message[:80]) for g in result.coverage_gaps]
-        parts.append("Coverage gaps (not audited):\n" + table(("REGION", "TYPE", "ERROR", "MESSAGE"), gap_rows))
+        parts.append("Coverage gaps (not audited):\n" + table(gap_headers, gap_rows))
     s = result.summary
     counts = ", ".join(f"{count} {status}" for status, count in s.findings.items())
     failed = ", ".join(f"{n} {sev}" for sev, n in s.failed_by_severity.items()) or "none"
     parts.append(
         f"Result: {s.result} | {s.resources} resources, {s.checks} checks, "
-        f"{len(s.regions)} regions in {s.duration_seconds:.1f}s\n"
+        f"{len(s.regions)} regions{f', {len(s.accounts)} accounts' if len(s.accounts) > 1 else ''} "
+        f"in {s.duration_seconds:.1f}s\n"
         f"Findings: {counts}\nFailed by severity: {failed}\nCoverage gaps: {s.coverage_gaps}"
     )
     if s.sinks:

@@ -1,0 +1,1 @@
+"""Organization scale: the Step Functions fan-out over member accounts, its template and its member role."""

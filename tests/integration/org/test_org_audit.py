@@ -1,0 +1,289 @@
+"""An organization audited end to end on moto, through the state machine's own steps and the CLI.
+
+The state machine is template.yaml's definition, walked by tests/integration/org/statemachine.py:
+every payload the Map and the other states send is built from the definition and handled by the
+deployed handler (relaudit.org_handlers.handler). Each member's findings must land in that
+member's own Security Hub (read back with its own credentials; moto ignores get_findings Filters,
+so findings are compared whole) and in the central table; an account refusing AssumeRole is a gap
+for that account only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+import pytest
+
+from relaudit import cli, handlers, org_handlers
+from relaudit.errors import BadRequestError
+from relaudit.fanout import item_key
+from relaudit.models.request import AuditRequest
+from relaudit.run import run
+from relaudit.sinks.dynamodb import FindingsTable, deserialize, serialize
+from tests.conftest import FakeLambdaContext, load_event
+from tests.integration.org import statemachine
+from tests.integration.org.conftest import (
+    CHECKS,
+    EXTERNAL_ID,
+    MANAGEMENT,
+    REGION,
+    ROLE,
+    TABLE,
+    Org,
+    deny_assume_role,
+    member_factory,
+)
+from tests.integration.sinks.helpers import all_sh_findings
+
+
+def _table() -> FindingsTable:
+    return FindingsTable(boto3.client("dynamodb", region_name=REGION), TABLE)
+
+
+def _hub(account: str) -> list[dict[str, Any]]:
+    """Every finding in ``account``'s Security Hub, read with that account's own credentials."""
+    return all_sh_findings(member_factory(account).client("securityhub", REGION))
+
+
+def _verdicts(findings: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
+    return {(f["check_id"], f["resource_name"]): f["status"] for f in findings}
+
+
+def _assert_audited(org: Org, account: str) -> None:
+    """``account``'s planted verdicts are in the table, and its findings in its own Security Hub only."""
+    stored = _table().current(account, REGION)
+    verdicts = _verdicts(stored)
+    expected = {(p.check_id, p.name): p.expect for p in org.planted[account]}
+    assert {key: verdicts.get(key) for key in expected} == expected, f"{account}: a planted verdict differs"
+    unplanted = sorted(key for key, status in verdicts.items() if status == "FAILED" and key not in expected)
+    assert not unplanted, f"{account}: failures nobody planted: {unplanted}"
+    assert {f["account_id"] for f in stored} == {account}
+    hub = _hub(account)
+    assert sorted(f["Id"] for f in hub) == sorted(f["id"] for f in stored if f["status"] != "NOT_APPLICABLE")
+    assert {f["AwsAccountId"] for f in hub} == {account}, "BatchImportFindings must come from the finding's account"
+    assert {f["ProductArn"] for f in hub} == {f"arn:aws:securityhub:{REGION}:{account}:product/{account}/default"}
+
+
+@contextmanager
+def refusing(account: str) -> Iterator[None]:
+    """The deployed handler's AssumeRole into ``account``'s member role is refused (AccessDenied).
+
+    The hook goes on the auditor session the handler caches across warm starts (reached through
+    the same cache function the handler calls), and comes off after the block.
+    """
+    session = handlers._factory(org_handlers.WORKERS).session
+    event, hook = deny_assume_role(session, account)
+    try:
+        yield
+    finally:
+        session.events.unregister(event, hook)
+
+
+def _execution(context: FakeLambdaContext, crash: str | None = None) -> statemachine.Execution:
+    """An execution whose Lambda is the deployed handler (the item of ``crash`` fails as a crashed Lambda)."""
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+
+    def invoke(payload: dict[str, Any]) -> Any:
+        if crash and payload.get("step") == "item" and payload.get("account") == crash:
+            raise MemoryError("Runtime exited with error: signal: killed")
+        return org_handlers.handler(payload, context)
+
+    return statemachine.Execution(
+        invoke=invoke, put_item=lambda table, item: dynamodb.put_item(TableName=table, Item=item)
+    )
+
+
+def _on_demand(org: Org) -> dict[str, Any]:
+    """An on-demand execution's input: an AuditRequest's fields (the accounts and role are the stack's)."""
+    return {
+        "regions": [REGION],
+        "checks": list(CHECKS),
+        "sinks": ["securityhub", "dynamodb"],
+        "include_accounts": org.members,
+    }
+
+
+def test_the_state_machine_audits_each_member_into_its_own_security_hub(
+    org: Org, org_env: dict[str, str], lambda_context: FakeLambdaContext
+) -> None:
+    execution = _execution(lambda_context)
+    with refusing(org.denied):
+        output = execution.run(statemachine.definition(TABLE), load_event("org-list")["input"])
+
+    # The Map iterated one (account, region) item per auditable member; the refusing one has none.
+    items = execution.payloads["AuditItem"]
+    assert sorted((p["account"], p["region"]) for p in items) == [(account, REGION) for account in org.members]
+    assert execution.map_settings == {"max_concurrency": 40, "tolerated_failure_percentage": 100}
+    # events/ holds exactly the payloads the states send (sam local invoke -e events/org-*.json).
+    assert set(execution.payloads["ListItems"][0]) == set(load_event("org-list"))
+    assert set(items[0]) == set(load_event("org-item"))
+    assert set(execution.payloads["RecordRun"][0]) == set(load_event("org-finalize"))
+    assert all(p["run_id"] == items[0]["run_id"] for p in items)
+
+    for account in org.members:
+        _assert_audited(org, account)
+    assert _hub(org.denied) == [] and _table().current(org.denied, REGION) == []
+
+    assert output["status"] == "partial", "an account was not audited"
+    summary = output["summary"]
+    assert summary["accounts"] == org.accounts
+    assert summary["items"] == {"total": 3, "complete": 3, "partial": 0, "failed": 0, "not_run": 0}
+    gaps = [(g["account_id"], g["region"], g["resource_type"], g["error_code"]) for g in summary["coverage_gaps"]]
+    assert gaps == [(org.denied, REGION, "*", "AccessDenied")]
+    assert "sts:AssumeRole" in summary["coverage_gaps"][0]["message"]
+    findings = [f for account in org.members for f in _table().current(account, REGION)]
+    by_status = {s: sum(1 for f in findings if f["status"] == s) for s in ("PASSED", "FAILED", "NOT_APPLICABLE")}
+    assert summary["findings"] == by_status
+    [delivered] = [s["delivered"] for s in summary["sinks"] if s["sink"] == "securityhub"]
+    assert delivered == sum(len(_hub(account)) for account in org.members)
+    [record] = [r for r in _table().runs(limit=50) if r["run_id"] == items[0]["run_id"]]
+    assert record["mode"] == "organization" and record["result"] == "partial"
+    assert record["coverage_gaps"] == summary["coverage_gaps"]
+
+
+def test_an_item_that_fails_every_retry_is_recorded_and_the_others_go_on(
+    org: Org, org_env: dict[str, str], lambda_context: FakeLambdaContext
+) -> None:
+    crashed = org.members[1]
+    execution = _execution(lambda_context, crash=crashed)
+    output = execution.run(statemachine.definition(TABLE), _on_demand(org))
+
+    [record] = execution.payloads["RecordItemFailure"]
+    assert record["Item"]["account_id"] == {"S": crashed} and record["Item"]["status"] == {"S": "failed"}
+    summary = output["summary"]
+    assert summary["items"] == {"total": 3, "complete": 2, "partial": 0, "failed": 1, "not_run": 0}
+    [gap] = summary["coverage_gaps"]
+    assert (gap["account_id"], gap["region"], gap["resource_type"], gap["error_code"]) == (
+        crashed,
+        REGION,
+        "*",
+        "MemoryError",
+    )
+    assert "signal: killed" in gap["message"]
+    for account in org.members:
+        if account != crashed:
+            _assert_audited(org, account)
+
+
+def test_past_the_tolerated_failure_percentage_the_map_fails_and_the_run_is_still_recorded(
+    org: Org, org_env: dict[str, str], lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RELAUDIT_MAP_TOLERATED_FAILURE_PERCENTAGE", "0")
+    execution = _execution(lambda_context, crash=org.members[0])
+    output = execution.run(statemachine.definition(TABLE), _on_demand(org))
+    assert execution.map_settings["tolerated_failure_percentage"] == 0
+    assert output["status"] == "partial"
+    assert output["summary"]["map_error"]["Error"] == "States.ExceedToleratedFailureThreshold"
+
+
+def test_the_item_handler_audits_the_item_events_org_item_json_describes(
+    org: Org, org_env: dict[str, str], lambda_context: FakeLambdaContext
+) -> None:
+    account = org.members[0]
+    event = load_event("org-item") | {"account": account, "region": REGION, "checks": list(CHECKS)}
+    assert org_handlers.handler(event, lambda_context) == {
+        "status": "complete",
+        "account": account,
+        "region": REGION,
+        "coverage_gaps": 0,
+    }
+
+    raw = boto3.client("dynamodb", region_name=REGION).get_item(
+        TableName=TABLE, Key=serialize(item_key(event["run_id"], account, REGION))
+    )["Item"]
+    record = deserialize(raw)
+    assert record["status"] == "complete" and record["coverage_gap_count"] == 0
+    assert record["expires_at"] == event["expires_at"]
+    assert sum(record["findings"].values()) == len(_table().current(account, REGION))
+    _assert_audited(org, account)
+
+
+def test_an_item_whose_role_is_refused_is_a_gap_of_that_item_only(
+    org: Org, org_env: dict[str, str], lambda_context: FakeLambdaContext
+) -> None:
+    event = load_event("org-item") | {"account": org.denied, "region": REGION, "checks": list(CHECKS)}
+    with refusing(org.denied):
+        assert org_handlers.handler(event, lambda_context)["status"] == "partial"
+    raw = boto3.client("dynamodb", region_name=REGION).get_item(
+        TableName=TABLE, Key=serialize(item_key(event["run_id"], org.denied, REGION))
+    )["Item"]
+    [gap] = deserialize(raw)["coverage_gaps"]
+    assert (gap["account_id"], gap["region"], gap["resource_type"], gap["error_code"]) == (
+        org.denied,
+        REGION,
+        "*",
+        "AccessDenied",
+    )
+    assert _hub(org.denied) == []
+
+
+def test_a_bad_step_payload_is_raised_for_the_state_machine_to_catch(
+    org: Org, org_env: dict[str, str], lambda_context: FakeLambdaContext
+) -> None:
+    with pytest.raises(BadRequestError, match=r"^account: '12' is not an AWS account id"):
+        org_handlers.handler(load_event("org-item") | {"account": "12"}, lambda_context)
+    with pytest.raises(BadRequestError, match=r"^step: must be one of list, item, finalize"):
+        org_handlers.handler({"step": "audit"}, lambda_context)
+
+
+def test_one_pool_audits_every_account_and_isolates_the_refusing_one(org: Org, auditor: Any) -> None:
+    sent: list[dict[str, Any]] = []
+    auditor.session.events.register("provide-client-params.sts.AssumeRole", lambda params, **_: sent.append(params))
+    deny_assume_role(auditor.session, org.denied)
+    request = AuditRequest(
+        accounts=org.accounts,
+        role_name=ROLE,
+        external_id=EXTERNAL_ID,
+        regions=[REGION],
+        checks=list(CHECKS),
+        max_workers=4,
+    )
+    result = run(request, org.catalog, auditor)  # type: ignore[arg-type]
+
+    assert result.summary.accounts == org.accounts
+    assert result.summary.result == "partial"
+    assert [(g.account_id, g.region, g.resource_type, g.error_code) for g in result.coverage_gaps] == [
+        (org.denied, REGION, "*", "AccessDenied")
+    ]
+    assert {f.account_id for f in result.findings} == set(org.members)
+    for account in org.members:
+        expected = {(p.check_id, p.name): p.expect for p in org.planted[account]}
+        got = {(f.check_id, f.resource_name): f.status.value for f in result.findings if f.account_id == account}
+        assert {key: got.get(key) for key in expected} == expected
+    assert {a for a, _, _ in result.completed_scope} == set(org.members), "nothing to archive in the refused account"
+    assert sorted(p["RoleArn"] for p in sent) == [f"arn:aws:iam::{a}:role/{ROLE}" for a in org.accounts]
+    assert {p["ExternalId"] for p in sent} == {EXTERNAL_ID}
+
+
+def test_cli_audits_the_accounts_it_names_each_into_its_own_security_hub(
+    org: Org, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG", logger="relaudit")
+    chosen = org.members[:2]
+    args = ["audit", "--accounts", ",".join(chosen), "--role", ROLE, "--external-id", EXTERNAL_ID]
+    args += ["--regions", REGION, "--checks", ",".join(CHECKS), "--format", "json", "--max-workers", "4"]
+    args += ["--sink", "securityhub", "--table", TABLE, "-v"]
+    assert cli.main(args) == cli.EXIT_OK
+    out, err = capsys.readouterr()
+    report = json.loads(out)
+    assert report["summary"]["accounts"] == sorted(chosen)
+    assert report["coverage_gaps"] == []
+    assert {f["account_id"] for f in report["findings"]} == set(chosen)
+    for account in chosen:
+        in_hub = {f["Id"] for f in _hub(account)}
+        sent = {f["id"] for f in report["findings"] if f["account_id"] == account and f["status"] != "NOT_APPLICABLE"}
+        assert sent <= in_hub
+    assert EXTERNAL_ID not in out + err + caplog.text, "the external id is never printed or logged"
+
+
+def test_cli_org_lists_the_organizations_active_accounts(org: Org, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["audit", "--org", "--role", ROLE, "--exclude-accounts", f"{MANAGEMENT},{org.denied}"]
+    args += ["--regions", REGION, "--checks", "sqs-queue-redrive-policy-configured", "--format", "json"]
+    assert cli.main(args) == cli.EXIT_OK
+    report = json.loads(capsys.readouterr().out)
+    assert report["summary"]["accounts"] == org.members
+    assert {f["account_id"] for f in report["findings"]} == set(org.members)
