@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import re
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ MAX_ITEM_GAPS = 50  # gaps kept in one item's record (its count is exact)
 MAX_RUN_GAPS = 200  # gaps kept in the org run record (counts are exact); DynamoDB items stop at 400 KB
 ITEM_NOT_RUN = "ItemNotRun"
 ITEM_FAILED = "ItemFailed"
+_PLAIN = re.compile(r"[A-Za-z0-9_-]{1,64}")  # field names and list indexes shown unquoted
 _SINK_COUNTS = ("delivered", "archived", "unchanged", "not_applicable", "not_enabled", "history", "superseded")
 
 
@@ -68,9 +70,8 @@ def _bad_request(exc: ValidationError, prefix: str) -> BadRequestError:
     value = first.get("input")
     quote = first["type"] != "missing" and not isinstance(value, dict) and not (loc and loc[0] in SECRET_FIELDS)
     got = f" (got {shown(str(value))})" if quote else ""
-    return BadRequestError(
-        prefix + (".".join(shown(p) if not p.isidentifier() else p for p in loc) or "event"), message + got
-    )
+    where = ".".join(part if _PLAIN.fullmatch(part) else shown(part) for part in loc) or "event"
+    return BadRequestError(prefix + where, message + got)
 
 
 def step_from_event(event: Any) -> Step:

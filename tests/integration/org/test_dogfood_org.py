@@ -1,0 +1,118 @@
+"""Dogfood in org mode: the stack deployed with OrgMode=true passes relaudit's own audit.
+
+The org function, its state machine and their schedule, alarms and log groups are held to the
+same checks as the rest of the stack (reserved concurrency, failure destination, alarms; every
+Task retried with backoff, errors caught, an execution timeout, logging on). Deployed into moto as
+test_dogfood.py does, with its helpers filling what moto's CloudFormation skips; moto also drops
+the state machine's LoggingConfiguration (describe_state_machine says level OFF), so it is set
+here through the API from the template's own Logging.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from typing import Any
+
+import boto3
+
+from relaudit.catalog.loader import load_catalog
+from relaudit.inventory import COLLECTORS
+from relaudit.models.check import Status
+from relaudit.models.request import AuditRequest
+from relaudit.run import run
+from tests.integration.template_support import ARTIFACT_BUCKET, ARTIFACT_KEY, ORG_MODE, translated
+from tests.integration.test_dogfood import (
+    _answer_list_protected_resources,
+    _as_deployed,
+    _fill_moto_gaps,
+    _resolver,
+)
+
+STACK = "relaudit"
+REGION = "us-east-1"
+PARAMETERS = {"OrgMode": "true", "MemberExternalId": "relaudit-ext-7f3c9a1e"}
+
+
+def _deploy(cfn: dict[str, Any]) -> dict[str, dict[str, str]]:
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket=ARTIFACT_BUCKET)
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("relaudit/__init__.py", "")
+    s3.put_object(Bucket=ARTIFACT_BUCKET, Key=ARTIFACT_KEY, Body=code.getvalue())
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    cloudformation.create_stack(
+        StackName=STACK,
+        TemplateBody=json.dumps(cfn),
+        Capabilities=["CAPABILITY_IAM"],
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in PARAMETERS.items()],
+    )
+    stack = cloudformation.describe_stacks(StackName=STACK)["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
+    summaries = cloudformation.list_stack_resources(StackName=STACK)["StackResourceSummaries"]
+    return {
+        s["LogicalResourceId"]: {"type": s["ResourceType"], "id": s["PhysicalResourceId"]}
+        for s in summaries
+        if s["LogicalResourceId"]
+    }
+
+
+def _set_logging(cfn: dict[str, Any], deployed: dict[str, dict[str, str]]) -> None:
+    """Give the state machine the logging configuration its template declares (moto drops it)."""
+    logging = cfn["Resources"]["OrgStateMachine"]["Properties"]["LoggingConfiguration"]
+    group = deployed["OrgStateMachineLogGroup"]["id"]
+    boto3.client("stepfunctions", region_name=REGION).update_state_machine(
+        stateMachineArn=deployed["OrgStateMachine"]["id"],
+        loggingConfiguration={
+            "level": logging["Level"],
+            "includeExecutionData": logging["IncludeExecutionData"],
+            "destinations": [
+                {"cloudWatchLogsLogGroup": {"logGroupArn": f"arn:aws:logs:{REGION}:123456789012:log-group:{group}:*"}}
+            ],
+        },
+    )
+
+
+def test_the_org_mode_stack_passes_its_own_audit(factory: Any) -> None:
+    cfn = translated()
+    deployed = _deploy(cfn)
+    assert {"OrgFunction", "OrgStateMachine", "OrgFunctionRole"} <= set(deployed), "OrgMode=true deploys org mode"
+    resolver = _resolver(cfn, deployed)
+    resolver.values.update(PARAMETERS)
+    cfn = _as_deployed(cfn, resolver)
+    assert any(r.get("Condition") == ORG_MODE for r in cfn["Resources"].values())
+    deployed |= _fill_moto_gaps(cfn, deployed, resolver)
+    _set_logging(cfn, deployed)
+    _answer_list_protected_resources(factory, cfn, resolver)
+
+    collected_types = {r["type"] for r in deployed.values() if r["type"] in COLLECTORS}
+    catalog = load_catalog(known_types=COLLECTORS)
+    checks = sorted(c.id for c in catalog.checks.values() if c.definition.resource_type in collected_types)
+    result = run(AuditRequest(regions=[REGION], checks=checks), catalog, factory)
+
+    names = {r["id"] for r in deployed.values()} | {r["id"].rsplit("/", 1)[-1] for r in deployed.values()}
+    own = [
+        f
+        for f in result.findings
+        if {f.resource_name, f.resource_arn, f.resource_arn.rsplit("/", 1)[-1], f.resource_arn.rsplit(":", 1)[-1]}
+        & names
+    ]
+    failed = [f"{f.check_id} on {f.resource_name}: {f.reason}" for f in own if f.status is Status.FAILED]
+    assert not failed, "the org-mode stack fails its own audit:\n" + "\n".join(failed)
+    assert not [g for g in result.coverage_gaps if g.resource_type in collected_types]
+
+    passed = {(f.check_id, f.resource_name) for f in own if f.status is Status.PASSED}
+    machine = f"{STACK}-org-audit"
+    assert {
+        ("stepfunctions-state-machine-task-retries", machine),
+        ("stepfunctions-state-machine-errors-caught", machine),
+        ("stepfunctions-state-machine-retry-backoff", machine),
+        ("stepfunctions-state-machine-execution-timeout", machine),
+        ("stepfunctions-state-machine-logging-enabled", machine),
+        ("lambda-function-reserved-concurrency-set", f"{STACK}-org"),
+        ("lambda-function-async-failure-captured", f"{STACK}-org"),
+        ("scheduler-schedule-dlq-configured", f"default/{machine}"),
+        ("scheduler-schedule-retry-policy-set", f"default/{machine}"),
+    } <= passed
