@@ -83,11 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     org = audit.add_argument_group("other accounts (each through sts:AssumeRole; see member-role.yaml)")
     scope = org.add_mutually_exclusive_group()
     scope.add_argument("--org", action="store_true", help="every active account of the organization")
-    scope.add_argument("--accounts", type=_csv, default=[], help="comma-separated account ids")
-    org.add_argument("--role", dest="role_name", help="the role to assume in each account")
-    org.add_argument("--external-id", help=f"the role's ExternalId (default: ${EXTERNAL_ID_ENV}; never printed)")
-    org.add_argument("--include-accounts", type=_csv, default=[], help="only these accounts")
-    org.add_argument("--exclude-accounts", type=_csv, default=[], help="never these accounts")
+    scope.add_argument("--accounts", type=_csv, default=[], metavar="A,B", help="these account ids")
+    org.add_argument("--role", dest="role_name", metavar="NAME", help="the role to assume in each account")
+    org.add_argument(
+        "--external-id", metavar="X", help=f"the role's ExternalId (default: ${EXTERNAL_ID_ENV}; never printed)"
+    )
+    org.add_argument("--include-accounts", type=_csv, default=[], metavar="A,B", help="only these accounts")
+    org.add_argument("--exclude-accounts", type=_csv, default=[], metavar="A,B", help="never these accounts")
 
     checks = commands.add_parser("checks", help="list the checks")
     checks.add_argument("--format", choices=("table", "json"), default="table")

@@ -184,9 +184,8 @@ def test_scheduled_event_takes_its_scope_from_the_deployed_environment() -> None
     assert request.sinks == ["dynamodb"]
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in EVENTS.glob("*.json") if not p.stem.startswith("org-")))
+@pytest.mark.parametrize("name", sorted(p.stem for p in EVENTS.glob("*.json")))
 def test_every_event_file_is_a_valid_request(name: str) -> None:
-    # events/org-*.json are the org state machine's step payloads (tests/integration/org/).
     request = request_from_event(load_event(name), _function_environment())
     assert isinstance(request, AuditRequest)
 

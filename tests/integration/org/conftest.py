@@ -58,8 +58,12 @@ class Org:
 
     members: list[str]  # seeded, their role assumable
     denied: str  # its role refuses the auditor
-    planted: dict[str, list[Planted]] = field(default_factory=dict)
+    planted: dict[str, list[Planted]] = field(default_factory=dict)  # every check's expectations
     catalog: Catalog | None = None
+
+    def expected(self, account: str, checks: tuple[str, ...] | None = CHECKS) -> dict[tuple[str, str], str]:
+        """(check id, resource name) -> the status ``account``'s seeded resources must get (of ``checks``)."""
+        return {(p.check_id, p.name): p.expect for p in self.planted[account] if checks is None or p.check_id in checks}
 
     @property
     def accounts(self) -> list[str]:
@@ -135,9 +139,7 @@ def org() -> Iterator[Org]:
             member.client("iam").create_role(RoleName=ROLE, AssumeRolePolicyDocument=_trust_policy())
             member.client("securityhub", REGION).enable_security_hub()
             if account in result.members:
-                result.planted[account] = [
-                    p for p in seed(lambda s, r, m=member: m.client(s, r), (REGION,)) if p.check_id in CHECKS
-                ]
+                result.planted[account] = seed(lambda s, r, m=member: m.client(s, r), (REGION,))
         ensure_table(boto3.client("dynamodb", region_name=REGION), TABLE)
         result.catalog = load_catalog(known_types=COLLECTORS)
         yield result

@@ -19,9 +19,11 @@ import boto3
 import pytest
 
 from relaudit import cli, handlers, org_handlers
+from relaudit.demo.moto_gaps import install_hooks
 from relaudit.errors import BadRequestError
 from relaudit.fanout import item_key
 from relaudit.models.request import AuditRequest
+from relaudit.org import MemberFactories
 from relaudit.run import run
 from relaudit.sinks.dynamodb import FindingsTable, deserialize, serialize
 from tests.conftest import FakeLambdaContext, load_event
@@ -57,7 +59,7 @@ def _assert_audited(org: Org, account: str) -> None:
     """``account``'s planted verdicts are in the table, and its findings in its own Security Hub only."""
     stored = _table().current(account, REGION)
     verdicts = _verdicts(stored)
-    expected = {(p.check_id, p.name): p.expect for p in org.planted[account]}
+    expected = org.expected(account)
     assert {key: verdicts.get(key) for key in expected} == expected, f"{account}: a planted verdict differs"
     unplanted = sorted(key for key, status in verdicts.items() if status == "FAILED" and key not in expected)
     assert not unplanted, f"{account}: failures nobody planted: {unplanted}"
@@ -112,16 +114,16 @@ def test_the_state_machine_audits_each_member_into_its_own_security_hub(
 ) -> None:
     execution = _execution(lambda_context)
     with refusing(org.denied):
-        output = execution.run(statemachine.definition(TABLE), load_event("org-list")["input"])
+        output = execution.run(statemachine.definition(TABLE), load_event("org/list")["input"])
 
     # The Map iterated one (account, region) item per auditable member; the refusing one has none.
     items = execution.payloads["AuditItem"]
     assert sorted((p["account"], p["region"]) for p in items) == [(account, REGION) for account in org.members]
     assert execution.map_settings == {"max_concurrency": 40, "tolerated_failure_percentage": 100}
-    # events/ holds exactly the payloads the states send (sam local invoke -e events/org-*.json).
-    assert set(execution.payloads["ListItems"][0]) == set(load_event("org-list"))
-    assert set(items[0]) == set(load_event("org-item"))
-    assert set(execution.payloads["RecordRun"][0]) == set(load_event("org-finalize"))
+    # events/ holds exactly the payloads the states send (sam local invoke -e events/org/*.json).
+    assert set(execution.payloads["ListItems"][0]) == set(load_event("org/list"))
+    assert set(items[0]) == set(load_event("org/item"))
+    assert set(execution.payloads["RecordRun"][0]) == set(load_event("org/finalize"))
     assert all(p["run_id"] == items[0]["run_id"] for p in items)
 
     for account in org.members:
@@ -184,7 +186,7 @@ def test_the_item_handler_audits_the_item_events_org_item_json_describes(
     org: Org, org_env: dict[str, str], lambda_context: FakeLambdaContext
 ) -> None:
     account = org.members[0]
-    event = load_event("org-item") | {"account": account, "region": REGION, "checks": list(CHECKS)}
+    event = load_event("org/item") | {"account": account, "region": REGION, "checks": list(CHECKS)}
     assert org_handlers.handler(event, lambda_context) == {
         "status": "complete",
         "account": account,
@@ -205,7 +207,7 @@ def test_the_item_handler_audits_the_item_events_org_item_json_describes(
 def test_an_item_whose_role_is_refused_is_a_gap_of_that_item_only(
     org: Org, org_env: dict[str, str], lambda_context: FakeLambdaContext
 ) -> None:
-    event = load_event("org-item") | {"account": org.denied, "region": REGION, "checks": list(CHECKS)}
+    event = load_event("org/item") | {"account": org.denied, "region": REGION, "checks": list(CHECKS)}
     with refusing(org.denied):
         assert org_handlers.handler(event, lambda_context)["status"] == "partial"
     raw = boto3.client("dynamodb", region_name=REGION).get_item(
@@ -225,7 +227,7 @@ def test_a_bad_step_payload_is_raised_for_the_state_machine_to_catch(
     org: Org, org_env: dict[str, str], lambda_context: FakeLambdaContext
 ) -> None:
     with pytest.raises(BadRequestError, match=r"^account: '12' is not an AWS account id"):
-        org_handlers.handler(load_event("org-item") | {"account": "12"}, lambda_context)
+        org_handlers.handler(load_event("org/item") | {"account": "12"}, lambda_context)
     with pytest.raises(BadRequestError, match=r"^step: must be one of list, item, finalize"):
         org_handlers.handler({"step": "audit"}, lambda_context)
 
@@ -251,7 +253,7 @@ def test_one_pool_audits_every_account_and_isolates_the_refusing_one(org: Org, a
     ]
     assert {f.account_id for f in result.findings} == set(org.members)
     for account in org.members:
-        expected = {(p.check_id, p.name): p.expect for p in org.planted[account]}
+        expected = org.expected(account)
         got = {(f.check_id, f.resource_name): f.status.value for f in result.findings if f.account_id == account}
         assert {key: got.get(key) for key in expected} == expected
     assert {a for a, _, _ in result.completed_scope} == set(org.members), "nothing to archive in the refused account"
@@ -287,3 +289,21 @@ def test_cli_org_lists_the_organizations_active_accounts(org: Org, capsys: pytes
     report = json.loads(capsys.readouterr().out)
     assert report["summary"]["accounts"] == org.members
     assert {f["account_id"] for f in report["findings"]} == set(org.members)
+
+
+def test_every_check_on_member_credentials_finds_each_planted_defect(org: Org, auditor: Any) -> None:
+    """The whole catalog, with moto's missing APIs answered on each member's own clients (MemberFactories.on_new)."""
+    members = MemberFactories(
+        auditor, ROLE, EXTERNAL_ID, on_new=lambda account, factory: install_hooks(factory, [REGION], account)
+    )
+    request = AuditRequest(accounts=org.members, role_name=ROLE, external_id=EXTERNAL_ID, regions=[REGION])
+    result = run(request, org.catalog, auditor, members=members)  # type: ignore[arg-type]
+    assert result.coverage_gaps == [] and result.summary.result == "complete"
+    assert result.summary.checks == len(org.catalog.checks)  # type: ignore[union-attr]
+    for account in org.members:
+        expected = org.expected(account, checks=None)
+        assert any(check == "rds-db-instance-aws-backup-recent" for check, _ in expected)
+        got = {(f.check_id, f.resource_name): f.status.value for f in result.findings if f.account_id == account}
+        assert {key: got.get(key) for key in expected} == expected, account
+        unplanted = sorted(key for key, status in got.items() if status == "FAILED" and key not in expected)
+        assert not unplanted, f"{account}: failures nobody planted: {unplanted}"

@@ -134,18 +134,18 @@ def test_org_settings_name_the_bad_variable(env: dict[str, str], field: str) -> 
     assert caught.value.field == field
 
 
-@pytest.mark.parametrize("name", ["org-list", "org-item", "org-finalize"])
+@pytest.mark.parametrize("name", ["list", "item", "finalize"])
 def test_every_org_event_file_is_a_valid_step_payload(name: str) -> None:
-    assert step_from_event(load_event(name)).step == name.removeprefix("org-")
+    assert step_from_event(load_event(f"org/{name}")).step == name
 
 
 def test_bad_step_payloads_name_the_field(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     cases = [
         ({"step": "item"}, "run_id: Field required"),
-        (load_event("org-item") | {"region": "us-east-1\n"}, "region: 'us-east-1\\n' is not a region name"),
-        (load_event("org-item") | {"extra": 1}, "extra: unknown field"),
-        (load_event("org-finalize") | {"items": [{"account": "1", "region": "us-east-1"}]}, "items.0.account:"),
+        (load_event("org/item") | {"region": "us-east-1\n"}, "region: 'us-east-1\\n' is not a region name"),
+        (load_event("org/item") | {"extra": 1}, "extra: unknown field"),
+        (load_event("org/finalize") | {"items": [{"account": "1", "region": "us-east-1"}]}, "items.0.account:"),
         ([], "event: must be a JSON object"),
     ]
     for event, fragment in cases:

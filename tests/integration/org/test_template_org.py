@@ -232,7 +232,7 @@ def test_the_org_run_is_scheduled_like_the_single_account_one() -> None:
     assert target["RetryPolicy"] == single["Properties"]["Target"]["RetryPolicy"]
     sent = json.loads(target["Input"])
     assert sent == json.loads(single["Properties"]["Target"]["Input"])
-    assert set(sent) == set(load_event("org-list")["input"]), "events/org-list.json carries what the schedule sends"
+    assert set(sent) == set(load_event("org/list")["input"]), "events/org/list.json carries what the schedule sends"
     statements = _statements("OrgStateMachineScheduleRole")
     granted = sorted((a, tuple(s["Resource"])) for s in statements.values() for a in s["Action"])
     assert granted == [("sqs:SendMessage", (QUEUE_ARN,)), ("states:StartExecution", (MACHINE_ARN,))]
@@ -241,12 +241,12 @@ def test_the_org_run_is_scheduled_like_the_single_account_one() -> None:
 def test_the_scheduled_org_run_takes_its_scope_from_the_deployed_environment() -> None:
     env = _org_function_environment({"Regions": "eu-west-1", "SecurityHub": "false", "ExcludeAccounts": "1" * 12})
     settings = OrgSettings.from_env(env)
-    request = org_request(load_event("org-list")["input"], settings, env)
+    request = org_request(load_event("org/list")["input"], settings, env)
     assert request.org and request.role_name == "RelauditAudit"
     assert request.regions == ["eu-west-1"] and request.sinks == ["dynamodb"]
     assert request.exclude_accounts == ["1" * 12] and request.table == "relaudit-FindingsTable-ABC123"
     named = _org_function_environment({"OrgAccounts": "111111111111,222222222222", "MemberExternalId": "ext-42"})
-    request = org_request(load_event("org-list")["input"], OrgSettings.from_env(named), named)
+    request = org_request(load_event("org/list")["input"], OrgSettings.from_env(named), named)
     assert request.accounts == ["111111111111", "222222222222"] and not request.org
     assert request.external_id is not None and request.external_id.get_secret_value() == "ext-42"
 
@@ -280,7 +280,7 @@ def test_the_list_steps_state_fits_step_functions_payload_limit_for_200_accounts
     regions = [f"{area}-{n}" for area in ("us-east", "eu-west", "ap-southeast", "ca-central") for n in (1, 2, 3, 4)]
     regions.append("ap-northeast-3")
     items = [{"account": f"{100000000000 + a}", "region": r} for a in range(200) for r in regions]
-    finalize = {k: v for k, v in load_event("org-finalize").items() if k != "step"}
+    finalize = {k: v for k, v in load_event("org/finalize").items() if k != "step"}
     plan = OrgPlan.model_validate(
         finalize
         | {
