@@ -90,8 +90,9 @@ docs: $(STAMP)
 	$(BIN)/python -m relaudit.catalog.schema > checks/check.schema.json
 	$(BIN)/python -m relaudit.catalog.docs > docs/checks.md
 
+# Prints the figures (about 15 minutes on 2 cores); e.g. BENCH_ARGS="--sizes 1000 --json bench.json".
 bench: $(STAMP)
-	$(BIN)/python -m tests.bench.run
+	$(BIN)/python -m tests.bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -99,6 +99,7 @@ class Result:
             "first_call_s": None if self.first_call is None else round(self.first_call, 3),
             "calls": self.bound.calls,
             "calls_per_service": dict(sorted(per_service.items())),
+            "calls_per_operation": _by_operation({"/".join(key): count for key, count in self.calls.items()}),
             "throttled": sum(self.stats.get("throttled", {}).values()),
             "statuses": self.stats.get("statuses", {}),
             "errors": _by_operation(self.stats.get("errors", {})),
@@ -279,24 +280,35 @@ def warm_up(server: Server, region: str = "us-west-2") -> float:
     return child.wall
 
 
-def audit(server: Server, size: int, name: str, selection: list[str], workers: int, regions: tuple[str, ...]) -> Result:
-    """Run ``relaudit audit`` once against ``server`` and measure it."""
+def audit(
+    server: Server,
+    size: int,
+    name: str,
+    selection: list[str],
+    workers: int,
+    regions: tuple[str, ...],
+    source: Path | None = None,
+) -> Result:
+    """Run ``relaudit audit`` once against ``server`` and measure it (from ``source``/src if given)."""
     with tempfile.TemporaryDirectory() as home:
         report = Path(home) / "report.json"
         binary = Path(sys.executable).with_name("relaudit")
-        command = [str(binary)] if binary.exists() else [sys.executable, "-m", "relaudit.cli"]
+        command = [str(binary)] if binary.exists() and source is None else [sys.executable, "-m", "relaudit.cli"]
         command += ["audit", "--regions", ",".join(regions), "--format", "json", "--output", str(report)]
         command += ["--max-workers", str(workers)] + (["--checks", ",".join(selection)] if selection else [])
+        env = aws_env(server.endpoint, home)
+        if source is not None:  # another tree (a proposed change), with its own checks/
+            env |= {"PYTHONPATH": str(source / "src"), "RELAUDIT_CHECKS_DIR": str(source / "checks")}
         server.reset()
-        child = run_child(command, aws_env(server.endpoint, home), timeout=1800)
+        child = run_child(command, env, timeout=1800)
         stats = server.stats()
         summary = json.loads(report.read_text())["summary"] if report.exists() else {}
     calls = _calls(stats)
     total = sum(calls.values()) or 1
     bound = lower_bound(calls, stats["latency_seconds"] / total, 2 * workers)
     minimal, measured = _minimal(selection, server.manifest, calls)
-    keep = ("result", "resources", "findings", "coverage_gaps", "duration_seconds")
-    return Result(size, name, "relaudit", child, stats, calls, bound, minimal, measured, {k: summary.get(k) for k in keep})
+    kept = {key: summary.get(key) for key in ("result", "resources", "findings", "coverage_gaps", "duration_seconds")}
+    return Result(size, name, "relaudit", child, stats, calls, bound, minimal, measured, kept)
 
 
 def prowler(server: Server, size: int, regions: tuple[str, ...], binary: Path) -> Result:
@@ -354,6 +366,7 @@ def machine() -> dict[str, Any]:
 
 def _row(result: Result) -> str:
     data = result.as_json()
+    terms = data["bound_terms"]
     per_service = ", ".join(f"{s} {c}" for s, c in data["calls_per_service"].items())
     first = f"{data['first_call_s']:.2f}s" if data["first_call_s"] is not None else "-"
     calls_ratio = f" minimal {data['minimal_calls']} (x{data['calls_ratio']})" if data["minimal_calls"] else ""
@@ -361,9 +374,10 @@ def _row(result: Result) -> str:
         f"  {data['tool']:8} {data['selection'][:42]:42} wall {data['wall_s']:7.2f}s  rss {data['peak_rss_mb']:6.1f}MB"
         f"  cpu {data['cpu_s']:6.2f}s  first call {first}\n"
         f"           calls {data['calls']}{calls_ratio}  throttled {data['throttled']}  statuses {data['statuses']}\n"
-        f"           bound {data['bound_s']:.2f}s ({data['bound_terms']['binding']}; t_conc {data['bound_terms']['t_conc']}"
-        f" t_rate {data['bound_terms']['t_rate']} t_path {data['bound_terms']['t_path']}, C={data['bound_terms']['concurrency']}"
-        f", mean latency {data['mean_latency_s'] * 1000:.1f}ms)  wall/bound x{data['ratio']}\n"
+        f"           bound {data['bound_s']:.2f}s ({terms['binding']}; t_conc {terms['t_conc']}"
+        f" t_rate {terms['t_rate']} t_path {terms['t_path']}, C={terms['concurrency']},"
+        f" mean latency {data['mean_latency_s'] * 1000:.1f}ms)"
+        f"  wall/bound x{data['ratio']}\n"
         f"           top bucket {data['top_buckets'][:1]}\n"
         f"           per service: {per_service}\n"
         f"           result {data['summary'].get('result')} resources {data['summary'].get('resources')}"
@@ -383,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prowler", default=str(ROOT / ".venv-prowler/bin/prowler"), help="'' to skip")
     parser.add_argument("--prowler-at", type=int, default=1000)
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
+    parser.add_argument("--source", type=Path, help="audit with the relaudit in SOURCE/src (e.g. a patched copy)")
     args = parser.parse_args(argv)
 
     regions = tuple(r for r in args.regions.split(",") if r)
@@ -407,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
             if "singles" in selections and size == args.singles_at:
                 runs += [(check, [check]) for check in SINGLES]
             for name, selection in runs:
-                result = audit(server, size, name, selection, args.max_workers, regions)
+                result = audit(server, size, name, selection, args.max_workers, regions, args.source)
                 info["runs"].append(result.as_json())
                 print(_row(result))
             if prowler_bin is not None and size == args.prowler_at:
