@@ -60,6 +60,11 @@ class Org:
     denied: str  # its role refuses the auditor
     planted: dict[str, list[Planted]] = field(default_factory=dict)  # every check's expectations
     catalog: Catalog | None = None
+    factories: dict[str, ClientFactory] = field(default_factory=dict)  # each member's own clients
+
+    def hub(self, account: str) -> Any:
+        """``account``'s Security Hub client in REGION, on that account's own credentials."""
+        return self.factories[account].client("securityhub", REGION)
 
     def expected(self, account: str, checks: tuple[str, ...] | None = CHECKS) -> dict[tuple[str, str], str]:
         """(check id, resource name) -> the status ``account``'s seeded resources must get (of ``checks``)."""
@@ -135,7 +140,7 @@ def org() -> Iterator[Org]:
         ]
         result = Org(members=sorted(accounts[:3]), denied=accounts[3])
         for account in accounts:
-            member = member_factory(account)
+            member = result.factories[account] = member_factory(account)
             member.client("iam").create_role(RoleName=ROLE, AssumeRolePolicyDocument=_trust_policy())
             member.client("securityhub", REGION).enable_security_hub()
             if account in result.members:

@@ -37,7 +37,6 @@ from tests.integration.org.conftest import (
     TABLE,
     Org,
     deny_assume_role,
-    member_factory,
 )
 from tests.integration.sinks.helpers import all_sh_findings
 
@@ -46,9 +45,9 @@ def _table() -> FindingsTable:
     return FindingsTable(boto3.client("dynamodb", region_name=REGION), TABLE)
 
 
-def _hub(account: str) -> list[dict[str, Any]]:
+def _hub(org: Org, account: str) -> list[dict[str, Any]]:
     """Every finding in ``account``'s Security Hub, read with that account's own credentials."""
-    return all_sh_findings(member_factory(account).client("securityhub", REGION))
+    return all_sh_findings(org.hub(account))
 
 
 def _verdicts(findings: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
@@ -64,7 +63,7 @@ def _assert_audited(org: Org, account: str) -> None:
     unplanted = sorted(key for key, status in verdicts.items() if status == "FAILED" and key not in expected)
     assert not unplanted, f"{account}: failures nobody planted: {unplanted}"
     assert {f["account_id"] for f in stored} == {account}
-    hub = _hub(account)
+    hub = _hub(org, account)
     assert sorted(f["Id"] for f in hub) == sorted(f["id"] for f in stored if f["status"] != "NOT_APPLICABLE")
     assert {f["AwsAccountId"] for f in hub} == {account}, "BatchImportFindings must come from the finding's account"
     assert {f["ProductArn"] for f in hub} == {f"arn:aws:securityhub:{REGION}:{account}:product/{account}/default"}
@@ -128,7 +127,7 @@ def test_the_state_machine_audits_each_member_into_its_own_security_hub(
 
     for account in org.members:
         _assert_audited(org, account)
-    assert _hub(org.denied) == [] and _table().current(org.denied, REGION) == []
+    assert _hub(org, org.denied) == [] and _table().current(org.denied, REGION) == []
 
     assert output["status"] == "partial", "an account was not audited"
     summary = output["summary"]
@@ -141,7 +140,7 @@ def test_the_state_machine_audits_each_member_into_its_own_security_hub(
     by_status = {s: sum(1 for f in findings if f["status"] == s) for s in ("PASSED", "FAILED", "NOT_APPLICABLE")}
     assert summary["findings"] == by_status
     [delivered] = [s["delivered"] for s in summary["sinks"] if s["sink"] == "securityhub"]
-    assert delivered == sum(len(_hub(account)) for account in org.members)
+    assert delivered == sum(len(_hub(org, account)) for account in org.members)
     [record] = [r for r in _table().runs(limit=50) if r["run_id"] == items[0]["run_id"]]
     assert record["mode"] == "organization" and record["result"] == "partial"
     assert record["coverage_gaps"] == summary["coverage_gaps"]
@@ -220,7 +219,7 @@ def test_an_item_whose_role_is_refused_is_a_gap_of_that_item_only(
         "*",
         "AccessDenied",
     )
-    assert _hub(org.denied) == []
+    assert _hub(org, org.denied) == []
 
 
 def test_a_bad_step_payload_is_raised_for_the_state_machine_to_catch(
@@ -276,7 +275,7 @@ def test_cli_audits_the_accounts_it_names_each_into_its_own_security_hub(
     assert report["coverage_gaps"] == []
     assert {f["account_id"] for f in report["findings"]} == set(chosen)
     for account in chosen:
-        in_hub = {f["Id"] for f in _hub(account)}
+        in_hub = {f["Id"] for f in _hub(org, account)}
         sent = {f["id"] for f in report["findings"] if f["account_id"] == account and f["status"] != "NOT_APPLICABLE"}
         assert sent <= in_hub
     assert EXTERNAL_ID not in out + err + caplog.text, "the external id is never printed or logged"
