@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable
 
 # Rates: /work/shared/reference/aws-limits-and-audit-physics.md §1 (AWS docs, summarized there).
 # "est" marks a rate AWS does not publish; it is a guess to keep bursts sane, not a measured value.
@@ -258,14 +258,3 @@ class RateLimiter:
             self.acquire(scope, region, service, operation, unfiltered)
 
         meta.events.register(f"before-send.{meta.service_model.service_id.hyphenize()}", wait)
-
-
-def rate_table() -> Mapping[str, Rate]:
-    """Every named bucket and its documented rate (for docs and the benchmark report)."""
-    table: dict[str, Rate] = {bucket.name: bucket.rate for bucket in SERVICE_BUCKETS.values()}
-    for buckets in OPERATION_BUCKETS.values():
-        table.update({bucket.name: bucket.rate for bucket in buckets})
-    table["ec2:<Describe*>"] = EC2_DESCRIBE
-    table["ec2:<Describe*>:unfiltered"] = EC2_UNFILTERED
-    table[DYNAMODB_CONTROL_PLANE.name] = DYNAMODB_CONTROL_PLANE.rate
-    return table
