@@ -180,3 +180,12 @@ def test_the_installed_entry_point(tripwire: str, argv: list[str], expected: str
     assert done.stdout == ""
     assert done.stderr.startswith(expected)
     assert "Traceback" not in done.stderr
+
+
+def test_flag_prefixes_are_not_accepted() -> None:
+    """`--region` is a typo, not a silent `--regions`: argparse's abbreviations are off."""
+    from relaudit.cli import main
+
+    with pytest.raises(SystemExit) as caught:
+        main(["audit", "--region", "us-east-1"])
+    assert caught.value.code == 2

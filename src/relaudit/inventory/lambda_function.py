@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -185,8 +186,9 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
         if functions and ctx.wants("ThrottlesLast7Days")
         else None
     )
-    read_triggers = ctx.wants("Triggers")
-    for function in functions:
+    refused = threading.Event()  # one refusal of GetPolicy is enough: do not ask for every function
+
+    def enrich(function: dict[str, Any]) -> ResourceDocument:
         arn = function["FunctionArn"]
         name = function["FunctionName"]
         properties = dict(function)
@@ -195,10 +197,11 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
             properties["ReservedConcurrentExecutions"] = concurrency.get("ReservedConcurrentExecutions")
         if ctx.wants("EventInvokeConfig"):
             properties["EventInvokeConfig"] = _event_invoke_config(ctx, arn)
-        if read_triggers:
+        if ctx.wants("Triggers") and not refused.is_set():
             found = guarded(ctx, "Triggers", triggers, ctx, arn)
-            read_triggers = found is not None  # one refusal is enough: do not ask for every function
-            if found is not None:
+            if found is None:
+                refused.set()
+            else:
                 properties["Triggers"] = found
         if alarms is not None:
             properties["Alarms"] = {
@@ -208,4 +211,6 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
             properties["ThrottlesLast7Days"] = throttles[name]
         if function.get("VpcConfig") and ctx.wants("SubnetAvailabilityZones"):
             properties["VpcConfig"] = _with_zones(function, zones)
-        yield document(ctx, RESOURCE_TYPE, arn, name, properties)
+        return document(ctx, RESOURCE_TYPE, arn, name, properties)
+
+    yield from ctx.map(enrich, functions)

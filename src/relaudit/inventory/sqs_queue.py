@@ -103,17 +103,23 @@ def _lambda_dead_letter_uses(ctx: CollectorContext, view: _LambdaView) -> Iterat
     """(queue ARN, user) for function DLQs, async on-failure destinations and mapping on-failure destinations."""
     lam = ctx.client("lambda")
     function_type = "AWS::Lambda::Function"
-    for function in view.functions:
+
+    def configs(function: dict[str, Any]) -> list[dict[str, Any]]:
+        return list(
+            paginate(
+                lam,
+                "list_function_event_invoke_configs",
+                "FunctionEventInvokeConfigs",
+                None,
+                FunctionName=function["FunctionArn"],
+            )
+        )
+
+    for function, function_configs in zip(view.functions, ctx.map(configs, view.functions), strict=True):
         target = (function.get("DeadLetterConfig") or {}).get("TargetArn")
         if target:
             yield target, {"Type": function_type, "Arn": function["FunctionArn"]}
-        for config in paginate(
-            lam,
-            "list_function_event_invoke_configs",
-            "FunctionEventInvokeConfigs",
-            None,
-            FunctionName=function["FunctionArn"],
-        ):
+        for config in function_configs:
             destination = ((config.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
             if destination:
                 yield destination, {"Type": function_type, "Arn": config.get("FunctionArn") or function["FunctionArn"]}
@@ -191,16 +197,18 @@ def _timeout_multiple(visibility: int, consumers: list[dict[str, Any]]) -> float
 
 def _read_queues(ctx: CollectorContext) -> list[dict[str, Any]]:
     sqs = ctx.client("sqs")
-    queues: list[dict[str, Any]] = []
-    for url in paginate(sqs, "list_queues", "QueueUrls", ctx.page_size or 1000):
+
+    def read(url: str) -> dict[str, Any] | None:
         try:
             attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in _GONE:
-                continue
+                return None
             raise
-        queues.append({"QueueUrl": url, "QueueName": url.rsplit("/", 1)[-1], **_typed(attributes)})
-    return queues
+        return {"QueueUrl": url, "QueueName": url.rsplit("/", 1)[-1], **_typed(attributes)}
+
+    urls = paginate(sqs, "list_queues", "QueueUrls", ctx.page_size or 1000)
+    return [queue for queue in ctx.map(read, urls) if queue is not None]
 
 
 def _enrich(
