@@ -315,27 +315,9 @@ class FaultMiddleware:
 
 @contextmanager
 def moto_server(faults: Faults, middleware: type[FaultMiddleware] = FaultMiddleware) -> Iterator[str]:
-    """Serve moto on 127.0.0.1 (a free port) behind :class:`FaultMiddleware`; yield the endpoint URL.
+    """Serve the demo's embedded account (moto on 127.0.0.1, with relaudit.demo.moto_gaps answering
+    the few APIs moto lacks) behind :class:`FaultMiddleware`; yield the endpoint URL."""
+    from relaudit.demo.__main__ import embedded_account
 
-    Built from the same parts as moto's ThreadedMotoServer (its app, request handler and werkzeug's
-    threaded server), with the fault middleware between the socket and the app, and
-    relaudit.demo.moto_gaps answering the few APIs moto lacks, as the demo account does.
-    """
-    import logging
-
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-    from werkzeug.serving import make_server
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    from relaudit.demo.moto_gaps import MotoGapsMiddleware
-
-    # Faults first, then the answers the demo account gives for the APIs moto lacks, then moto.
-    app = middleware(MotoGapsMiddleware(DomainDispatcherApplication(create_backend_app)), faults)
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, name="moto-faults", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with embedded_account(lambda app: middleware(app, faults)) as endpoint:
+        yield endpoint

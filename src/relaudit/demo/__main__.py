@@ -18,7 +18,7 @@ from relaudit.demo.seed import DEMO_REGIONS, ClientMaker, seed
 from relaudit.sinks.dynamodb import FindingsTable
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 DEMO_TABLE = "relaudit-demo-findings"
 SINK_ARGS = ["--sink", "securityhub", "--sink", "dynamodb", "--table", DEMO_TABLE, "--create-table"]
@@ -32,11 +32,14 @@ DEMO_ENV = {
 
 
 @contextmanager
-def embedded_account() -> Iterator[str]:
+def embedded_account(wrap: Callable[[Any], Any] | None = None) -> Iterator[str]:
     """Serve moto on 127.0.0.1 (never 0.0.0.0), behind the answers for APIs moto lacks; yield the URL.
 
     Built from the parts of moto's ThreadedMotoServer (its app and request handler, werkzeug's
     threaded server) so :class:`~relaudit.demo.moto_gaps.MotoGapsMiddleware` can sit in front.
+
+    Args:
+        wrap: An outer WSGI middleware factory (tests put fault injection there); None for none.
     """
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
@@ -45,7 +48,7 @@ def embedded_account() -> Iterator[str]:
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     app = MotoGapsMiddleware(DomainDispatcherApplication(create_backend_app))
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
+    server = make_server("127.0.0.1", 0, wrap(app) if wrap else app, threaded=True, request_handler=MotoRequestHandler)
     thread = threading.Thread(target=server.serve_forever, name="embedded-aws", daemon=True)
     thread.start()
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -121,3 +122,22 @@ def document(
         name=name,
         properties=json_safe(properties),
     )
+
+
+def typed_attributes(attributes: dict[str, str], json_keys: tuple[str, ...], numbers: bool) -> dict[str, Any]:
+    """Type an SQS/SNS-style string attribute map: JSON documents parsed, "true"/"false" as booleans,
+    and (with ``numbers``) digit strings as integers; anything unparsable stays a string."""
+    typed: dict[str, Any] = {}
+    for key, value in attributes.items():
+        if key in json_keys:
+            try:
+                typed[key] = json.loads(value)
+            except ValueError:
+                typed[key] = value
+        elif numbers and value.isdigit():
+            typed[key] = int(value)
+        elif value in ("true", "false"):
+            typed[key] = value == "true"
+        else:
+            typed[key] = value
+    return typed

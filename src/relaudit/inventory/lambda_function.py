@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 from relaudit.inventory import alarm_index
 from relaudit.inventory.base import CollectorContext, document, paginate
 from relaudit.inventory.joins import guarded
+from relaudit.inventory.lookups import subnet_zones
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -30,7 +31,6 @@ IAM_ACTIONS = frozenset(
         *alarm_index.IAM_ACTIONS,
     }
 )
-_FILTER_VALUES_MAX = 200
 _METRIC_QUERIES_MAX = 500  # GetMetricData's limit per request
 _THROTTLE_DAYS = 7
 # Services that invoke a function asynchronously (event invoke config, DLQ and destinations apply).
@@ -52,20 +52,6 @@ API_PRINCIPALS = frozenset(
     {"apigateway.amazonaws.com", "elasticloadbalancing.amazonaws.com", "vpc-lattice.amazonaws.com", "function-url"}
 )
 _ALARMED_METRICS = ("Errors", "Throttles")
-
-
-def _subnet_zones(ctx: CollectorContext, subnet_ids: set[str]) -> dict[str, str]:
-    """Map subnet id to Availability Zone; a filter (not SubnetIds) so a deleted subnet is no error."""
-    zones: dict[str, str] = {}
-    ids = sorted(subnet_ids)
-    ec2 = ctx.client("ec2")
-    for start in range(0, len(ids), _FILTER_VALUES_MAX):
-        chunk = ids[start : start + _FILTER_VALUES_MAX]
-        for subnet in paginate(
-            ec2, "describe_subnets", "Subnets", 1000, Filters=[{"Name": "subnet-id", "Values": chunk}]
-        ):
-            zones[subnet["SubnetId"]] = subnet["AvailabilityZone"]
-    return zones
 
 
 def _not_found_is_none(call: Any, **kwargs: Any) -> dict[str, Any] | None:
@@ -179,7 +165,7 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     lam = ctx.client("lambda")
     functions = list(paginate(lam, "list_functions", "Functions", ctx.page_size))
     subnet_ids = {s for fn in functions for s in (fn.get("VpcConfig") or {}).get("SubnetIds") or []}
-    zones = _subnet_zones(ctx, subnet_ids) if subnet_ids and ctx.wants("SubnetAvailabilityZones") else {}
+    zones = subnet_zones(ctx, subnet_ids) if subnet_ids and ctx.wants("SubnetAvailabilityZones") else {}
     alarms = guarded(ctx, "Alarms", alarm_index.load_alarms, ctx) if functions and ctx.wants("Alarms") else None
     throttles = (
         guarded(ctx, "ThrottlesLast7Days", _throttles, ctx, [fn["FunctionName"] for fn in functions])

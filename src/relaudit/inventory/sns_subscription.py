@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from botocore.exceptions import ClientError
 
 from relaudit.inventory import queue_access
-from relaudit.inventory.base import CollectorContext, document, paginate
+from relaudit.inventory.base import CollectorContext, document, paginate, typed_attributes
 from relaudit.inventory.joins import guarded
 
 if TYPE_CHECKING:
@@ -22,21 +21,6 @@ LIST_ACTIONS = frozenset({"sns:ListSubscriptions", "sns:GetSubscriptionAttribute
 IAM_ACTIONS = LIST_ACTIONS | queue_access.IAM_ACTIONS
 _JSON_ATTRIBUTES = ("RedrivePolicy", "FilterPolicy", "DeliveryPolicy", "EffectiveDeliveryPolicy")
 _GONE = {"NotFound", "NotFoundException", "ResourceNotFoundException"}
-
-
-def _typed(attributes: dict[str, str]) -> dict[str, Any]:
-    typed: dict[str, Any] = {}
-    for key, value in attributes.items():
-        if key in _JSON_ATTRIBUTES:
-            try:
-                typed[key] = json.loads(value)
-            except ValueError:
-                typed[key] = value
-        elif value in ("true", "false"):
-            typed[key] = value == "true"
-        else:
-            typed[key] = value
-    return typed
 
 
 def subscriptions(ctx: CollectorContext) -> Iterator[dict[str, Any]]:
@@ -56,7 +40,7 @@ def subscriptions(ctx: CollectorContext) -> Iterator[dict[str, Any]]:
             if exc.response.get("Error", {}).get("Code") in _GONE:
                 continue
             raise
-        yield {**listed, **_typed(attributes)}
+        yield {**listed, **typed_attributes(attributes, _JSON_ATTRIBUTES, numbers=False)}
 
 
 def _endpoint_name(protocol: str, endpoint: str) -> str:

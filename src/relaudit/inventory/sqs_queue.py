@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from relaudit.inventory import alarm_index, events_rule, sns_subscription
-from relaudit.inventory.base import CollectorContext, document, paginate
+from relaudit.inventory.base import CollectorContext, document, paginate, typed_attributes
 from relaudit.inventory.joins import guarded
 
 if TYPE_CHECKING:
@@ -41,19 +40,7 @@ Source = dict[str, str]  # {"Type": CloudFormation type, "Arn": ...}
 
 
 def _typed(attributes: dict[str, str]) -> dict[str, Any]:
-    typed: dict[str, Any] = {}
-    for key, value in attributes.items():
-        if key in _JSON_ATTRIBUTES:
-            try:
-                typed[key] = json.loads(value)
-            except ValueError:
-                typed[key] = value
-        elif value.isdigit():
-            typed[key] = int(value)
-        elif value in ("true", "false"):
-            typed[key] = value == "true"
-        else:
-            typed[key] = value
+    typed = typed_attributes(attributes, _JSON_ATTRIBUTES, numbers=True)
     redrive = typed.get("RedrivePolicy")
     if isinstance(redrive, dict) and str(redrive.get("maxReceiveCount", "")).isdigit():
         redrive["maxReceiveCount"] = int(redrive["maxReceiveCount"])  # SQS echoes a string if given one
