@@ -146,6 +146,24 @@ def _answer_list_protected_resources(factory: Any, cfn: dict[str, Any], resolver
     factory.client("backup", REGION).meta.events.register_first("before-call.backup.ListProtectedResources", answer)
 
 
+def audit_own_resources(factory: Any, deployed: dict[str, dict[str, str]]) -> tuple[Any, list[Any], set[str]]:
+    """Audit the region with every check that reads a type the stack created (the others would
+    only slow the test down); return the result, the findings on the stack's own resources, and
+    the collected types."""
+    collected_types = {r["type"] for r in deployed.values() if r["type"] in COLLECTORS}
+    catalog = load_catalog(known_types=COLLECTORS)
+    checks = sorted(c.id for c in catalog.checks.values() if c.definition.resource_type in collected_types)
+    result = run(AuditRequest(regions=[REGION], checks=checks), catalog, factory)
+    names = {r["id"] for r in deployed.values()} | {r["id"].rsplit("/", 1)[-1] for r in deployed.values()}
+    own = [
+        f
+        for f in result.findings
+        if {f.resource_name, f.resource_arn, f.resource_arn.rsplit("/", 1)[-1], f.resource_arn.rsplit(":", 1)[-1]}
+        & names
+    ]
+    return result, own, collected_types
+
+
 def test_the_deployed_stack_passes_its_own_audit(factory: Any) -> None:
     cfn = translated()
     deployed = _deploy(cfn)
@@ -154,19 +172,7 @@ def test_the_deployed_stack_passes_its_own_audit(factory: Any) -> None:
     deployed |= _fill_moto_gaps(cfn, deployed, resolver)
     _answer_list_protected_resources(factory, cfn, resolver)
 
-    # Every check that reads a type this stack creates (the others would only slow the test down).
-    collected_types = {r["type"] for r in deployed.values() if r["type"] in COLLECTORS}
-    catalog = load_catalog(known_types=COLLECTORS)
-    checks = sorted(c.id for c in catalog.checks.values() if c.definition.resource_type in collected_types)
-    result = run(AuditRequest(regions=[REGION], checks=checks), catalog, factory)
-
-    names = {r["id"] for r in deployed.values()} | {r["id"].rsplit("/", 1)[-1] for r in deployed.values()}
-    own = [
-        f
-        for f in result.findings
-        if {f.resource_name, f.resource_arn, f.resource_arn.rsplit("/", 1)[-1], f.resource_arn.rsplit(":", 1)[-1]}
-        & names
-    ]
+    result, own, collected_types = audit_own_resources(factory, deployed)
     failed = [f"{f.check_id} on {f.resource_name}: {f.reason}" for f in own if f.status is Status.FAILED]
     assert not failed, "the auditor's own stack fails its audit:\n" + "\n".join(failed)
 

@@ -17,17 +17,14 @@ from typing import Any
 
 import boto3
 
-from relaudit.catalog.loader import load_catalog
-from relaudit.inventory import COLLECTORS
 from relaudit.models.check import Status
-from relaudit.models.request import AuditRequest
-from relaudit.run import run
 from tests.integration.template_support import ARTIFACT_BUCKET, ARTIFACT_KEY, ORG_MODE, translated
 from tests.integration.test_dogfood import (
     _answer_list_protected_resources,
     _as_deployed,
     _fill_moto_gaps,
     _resolver,
+    audit_own_resources,
 )
 
 STACK = "relaudit"
@@ -87,18 +84,7 @@ def test_the_org_mode_stack_passes_its_own_audit(factory: Any) -> None:
     _set_logging(cfn, deployed)
     _answer_list_protected_resources(factory, cfn, resolver)
 
-    collected_types = {r["type"] for r in deployed.values() if r["type"] in COLLECTORS}
-    catalog = load_catalog(known_types=COLLECTORS)
-    checks = sorted(c.id for c in catalog.checks.values() if c.definition.resource_type in collected_types)
-    result = run(AuditRequest(regions=[REGION], checks=checks), catalog, factory)
-
-    names = {r["id"] for r in deployed.values()} | {r["id"].rsplit("/", 1)[-1] for r in deployed.values()}
-    own = [
-        f
-        for f in result.findings
-        if {f.resource_name, f.resource_arn, f.resource_arn.rsplit("/", 1)[-1], f.resource_arn.rsplit(":", 1)[-1]}
-        & names
-    ]
+    result, own, collected_types = audit_own_resources(factory, deployed)
     failed = [f"{f.check_id} on {f.resource_name}: {f.reason}" for f in own if f.status is Status.FAILED]
     assert not failed, "the org-mode stack fails its own audit:\n" + "\n".join(failed)
     assert not [g for g in result.coverage_gaps if g.resource_type in collected_types]
