@@ -38,7 +38,7 @@ STACK = "relaudit"
 REGION = "us-east-1"
 
 
-def _deploy(cfn: dict[str, Any]) -> dict[str, dict[str, str]]:
+def _deploy(cfn: dict[str, Any], parameters: dict[str, str] | None = None) -> dict[str, dict[str, str]]:
     """Create the stack in moto; return each resource's type and physical id by logical id."""
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket=ARTIFACT_BUCKET)
@@ -47,7 +47,12 @@ def _deploy(cfn: dict[str, Any]) -> dict[str, dict[str, str]]:
         archive.writestr("relaudit/__init__.py", "")
     s3.put_object(Bucket=ARTIFACT_BUCKET, Key=ARTIFACT_KEY, Body=code.getvalue())
     cloudformation = boto3.client("cloudformation", region_name=REGION)
-    cloudformation.create_stack(StackName=STACK, TemplateBody=json.dumps(cfn), Capabilities=["CAPABILITY_IAM"])
+    cloudformation.create_stack(
+        StackName=STACK,
+        TemplateBody=json.dumps(cfn),
+        Capabilities=["CAPABILITY_IAM"],
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in (parameters or {}).items()],
+    )
     stack = cloudformation.describe_stacks(StackName=STACK)["Stacks"][0]
     assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
     summaries = cloudformation.list_stack_resources(StackName=STACK)["StackResourceSummaries"]

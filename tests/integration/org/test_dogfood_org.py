@@ -10,18 +10,16 @@ here through the API from the template's own Logging.
 
 from __future__ import annotations
 
-import io
-import json
-import zipfile
 from typing import Any
 
 import boto3
 
 from relaudit.models.check import Status
-from tests.integration.template_support import ARTIFACT_BUCKET, ARTIFACT_KEY, ORG_MODE, translated
+from tests.integration.template_support import ORG_MODE, translated
 from tests.integration.test_dogfood import (
     _answer_list_protected_resources,
     _as_deployed,
+    _deploy,
     _fill_moto_gaps,
     _resolver,
     audit_own_resources,
@@ -30,30 +28,6 @@ from tests.integration.test_dogfood import (
 STACK = "relaudit"
 REGION = "us-east-1"
 PARAMETERS = {"OrgMode": "true", "MemberExternalId": "relaudit-ext-7f3c9a1e"}
-
-
-def _deploy(cfn: dict[str, Any]) -> dict[str, dict[str, str]]:
-    s3 = boto3.client("s3", region_name=REGION)
-    s3.create_bucket(Bucket=ARTIFACT_BUCKET)
-    code = io.BytesIO()
-    with zipfile.ZipFile(code, "w") as archive:
-        archive.writestr("relaudit/__init__.py", "")
-    s3.put_object(Bucket=ARTIFACT_BUCKET, Key=ARTIFACT_KEY, Body=code.getvalue())
-    cloudformation = boto3.client("cloudformation", region_name=REGION)
-    cloudformation.create_stack(
-        StackName=STACK,
-        TemplateBody=json.dumps(cfn),
-        Capabilities=["CAPABILITY_IAM"],
-        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in PARAMETERS.items()],
-    )
-    stack = cloudformation.describe_stacks(StackName=STACK)["Stacks"][0]
-    assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
-    summaries = cloudformation.list_stack_resources(StackName=STACK)["StackResourceSummaries"]
-    return {
-        s["LogicalResourceId"]: {"type": s["ResourceType"], "id": s["PhysicalResourceId"]}
-        for s in summaries
-        if s["LogicalResourceId"]
-    }
 
 
 def _set_logging(cfn: dict[str, Any], deployed: dict[str, dict[str, str]]) -> None:
@@ -74,7 +48,7 @@ def _set_logging(cfn: dict[str, Any], deployed: dict[str, dict[str, str]]) -> No
 
 def test_the_org_mode_stack_passes_its_own_audit(factory: Any) -> None:
     cfn = translated()
-    deployed = _deploy(cfn)
+    deployed = _deploy(cfn, PARAMETERS)
     assert {"OrgFunction", "OrgStateMachine", "OrgFunctionRole"} <= set(deployed), "OrgMode=true deploys org mode"
     resolver = _resolver(cfn, deployed)
     resolver.values.update(PARAMETERS)
