@@ -21,6 +21,7 @@ import io
 import json
 import re
 import socket
+import textwrap
 import threading
 import time
 from collections import Counter
@@ -32,6 +33,25 @@ from typing import Any
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 
+# Runs the real Lambda handler in a child process (its own metrics, logs and environment), with the
+# event as argv[1]; prints "RESPONSE <json>".
+HANDLER_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    from relaudit.handlers import handler
+
+    class Context:
+        function_name = "relaudit-audit"
+        memory_limit_in_mb = 1024
+        invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:relaudit-audit"
+        aws_request_id = "req-1"
+
+        def get_remaining_time_in_millis(self):
+            return 900_000
+
+    print("RESPONSE " + json.dumps(handler(json.loads(sys.argv[1]), Context())))
+    """
+)
 TRANSIENT_KINDS = ("throttle", "internal-error", "unavailable", "reset", "read-timeout")
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
 _ATTEMPT = re.compile(r"attempt=(\d+)")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 from dataclasses import replace
 from typing import Any
 
@@ -22,7 +21,7 @@ from botocore.config import Config
 from relaudit.inventory import load_collector
 from tests.conftest import ROOT
 from tests.integration.faults.conftest import ACCOUNT, CHECKS, REGIONS, cli_env, relaudit
-from tests.support.faults import access_denied, credentials_expired
+from tests.support.faults import HANDLER_SCRIPT, access_denied, credentials_expired
 
 
 def audit_json(server: Any, *extra: str, env_extra: dict[str, str] | None = None) -> tuple[int, dict[str, Any], str]:
@@ -114,26 +113,6 @@ def test_real_dropped_connections_and_read_timeouts_are_retried(served: Any) -> 
     served.plan(fail_first=1, fail_first_kind="read-timeout", slow_seconds=1.5)
     assert sqs.list_queues(QueueNamePrefix="emails")["ResponseMetadata"]["RetryAttempts"] == 1
     assert served.stats()["injected"] == {"read-timeout": 1}
-
-
-HANDLER_SCRIPT = textwrap.dedent(
-    """
-    import json, sys
-    from relaudit.handlers import handler
-
-    class Context:
-        function_name = "relaudit-audit"
-        memory_limit_in_mb = 1024
-        invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:relaudit-audit"
-        aws_request_id = "req-1"
-
-        def get_remaining_time_in_millis(self):
-            return 900_000
-
-    response = handler(json.loads(sys.argv[1]), Context())
-    print("RESPONSE " + json.dumps(response))
-    """
-)
 
 
 def test_handler_process_reports_denied_service_as_partial_with_a_metric(served: Any) -> None:

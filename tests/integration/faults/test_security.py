@@ -12,7 +12,6 @@ import logging
 import re
 import subprocess
 import sys
-import textwrap
 from typing import Any
 
 import boto3
@@ -25,7 +24,7 @@ from relaudit.permissions import audit_read_actions
 from relaudit.run import run
 from tests.conftest import ROOT
 from tests.integration.faults.conftest import REGIONS, cli_env, relaudit
-from tests.support.faults import Faults, access_denied
+from tests.support.faults import HANDLER_SCRIPT, Faults, access_denied
 
 READ_PREFIXES = ("List", "Describe", "Get", "BatchGet")
 # SigV4 signing names that differ from the IAM service prefix.
@@ -131,25 +130,6 @@ def test_cli_verbose_logs_info_and_never_the_secrets(fault_server: Any) -> None:
     for output in (quiet.stdout + quiet.stderr, verbose.stdout + verbose.stderr):
         assert SECRET not in output and TOKEN not in output
         assert "Traceback" not in output
-
-
-HANDLER_SCRIPT = textwrap.dedent(
-    """
-    import json, sys
-    from relaudit.handlers import handler
-
-    class Context:
-        function_name = "relaudit-audit"
-        memory_limit_in_mb = 1024
-        invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:relaudit-audit"
-        aws_request_id = "req-1"
-
-        def get_remaining_time_in_millis(self):
-            return 900_000
-
-    print("RESPONSE " + json.dumps(handler(json.loads(sys.argv[1]), Context())))
-    """
-)
 
 
 @pytest.mark.parametrize(("variable", "level"), [("POWERTOOLS_LOG_LEVEL", "DEBUG"), ("LOG_LEVEL", "ERROR")])
