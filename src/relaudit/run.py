@@ -20,7 +20,7 @@ from jmespath.exceptions import JMESPathError
 from relaudit.catalog.evaluate import evaluate
 from relaudit.errors import BadRequestError, RelauditError
 from relaudit.inventory import load_collector
-from relaudit.inventory.base import CollectorContext, IncompleteUnitError
+from relaudit.inventory.base import CollectorContext, IncompleteUnitError, SharedLookups
 from relaudit.models.check import Status
 from relaudit.models.coverage import CoverageGap
 from relaudit.models.finding import AuditResult, Finding, Summary
@@ -100,6 +100,7 @@ def collect_unit(
     page_size: int | None = None,
     deadline: float | None = None,
     mapper: Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]] | None = None,
+    lookups: SharedLookups | None = None,
 ) -> list[ResourceDocument]:
     """Run one collector for one unit; raises on failure (the caller turns that into a gap).
 
@@ -112,6 +113,8 @@ def collect_unit(
     ctx = CollectorContext(unit.account_id, unit.region, factory.bound(unit.region), partition, page_size, needs)
     if mapper is not None:
         ctx = dataclasses.replace(ctx, mapper=mapper)
+    if lookups is not None:
+        ctx = dataclasses.replace(ctx, lookups=lookups)
     documents = list(load_collector(unit.resource_type).collect(ctx))
     if ctx.incomplete:
         raise IncompleteUnitError(documents, ctx.incomplete)
@@ -180,11 +183,20 @@ def inventory_accounts(
     def submit_units(target: Target) -> None:
         plan = target.plan
         for region in plan.regions:
+            # Shared by the region's units only: freed with the last of them (nothing else holds it).
+            shared = SharedLookups()
             for resource_type in plan.resource_types:
                 unit = Unit(plan.account_id, region, resource_type)
                 needs = plan.needs(resource_type)
                 future = pool.submit(
-                    collect_unit, unit, target.factory, plan.partition, needs, deadline=deadline, mapper=mapper
+                    collect_unit,
+                    unit,
+                    target.factory,
+                    plan.partition,
+                    needs,
+                    deadline=deadline,
+                    mapper=mapper,
+                    lookups=shared,
                 )
                 pending[future] = unit
                 counts["units"] += 1

@@ -54,7 +54,7 @@ MIX: dict[str, tuple[int, str, str, int, list[tuple[str, str, float]]]] = {
         "lambda",
         "ListFunctions",
         50,
-        [("lambda", "GetFunction", 1), ("lambda", "GetFunctionEventInvokeConfig", 1)],
+        [("lambda", "GetFunction", 1), ("lambda", "ListFunctionEventInvokeConfigs", 1)],
     ),
     "queues": (150, "sqs", "ListQueues", 1000, [("sqs", "GetQueueAttributes", 1)]),
     "topics": (80, "sns", "ListTopics", 100, [("sns", "GetTopicAttributes", 1)]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import boto3
@@ -75,7 +76,7 @@ def test_enrichment_calls_follow_the_selected_checks(planted: Any, factory: Any)
         )
     run(AuditRequest(regions=["us-east-1"], checks=["lambda-function-reserved-concurrency-set"]), CATALOG, factory)
     assert "GetFunction" in seen
-    assert "GetFunctionEventInvokeConfig" not in seen
+    assert "ListFunctionEventInvokeConfigs" not in seen
     assert "DescribeSubnets" not in seen
 
 
@@ -102,11 +103,41 @@ def test_denied_unit_is_a_gap_and_others_still_audited(planted: Any, factory: An
 
 
 def test_enrichment_failure_is_a_gap_for_that_unit(planted: Any, factory: Any) -> None:
-    deny(factory.client("lambda", "us-east-1"), "GetFunctionEventInvokeConfig")
+    deny(factory.client("lambda", "us-east-1"), "GetPolicy")
     result = run(AuditRequest(regions=["us-east-1"]), CATALOG, factory)
     assert [(g.resource_type, g.error_code) for g in result.coverage_gaps] == [
         ("AWS::Lambda::Function", "AccessDeniedException")
     ]
+
+
+def test_a_refused_shared_lookup_is_a_gap_for_every_unit_that_reads_it(planted: Any, factory: Any) -> None:
+    """Event-invoke configs are read once for the Lambda collector and the SQS dead-letter join:
+    refused, both units say so (the SQS one keeps its documents, without the join's fields)."""
+    deny(factory.client("lambda", "us-east-1"), "ListFunctionEventInvokeConfigs")
+    result = run(AuditRequest(regions=["us-east-1"]), CATALOG, factory)
+    assert [(g.resource_type, g.error_code) for g in result.coverage_gaps] == [
+        ("AWS::Lambda::Function", "AccessDeniedException"),
+        ("AWS::SQS::Queue", "AccessDeniedException"),
+    ]
+    assert any(f.resource_type == "AWS::SQS::Queue" for f in result.findings)
+
+
+def test_lookups_several_collectors_read_are_made_once_per_region(planted: Any, factory: Any) -> None:
+    """All checks: ListFunctions, event-invoke configs, alarms, stages... once each, whoever asks."""
+    seen: Counter[tuple[str, str]] = Counter()
+    services = ("lambda", "cloudwatch", "apigateway", "apigatewayv2", "sns", "events", "backup", "rds")
+    for service in services:
+        factory.client(service, "us-east-1").meta.events.register(
+            "before-parameter-build",
+            lambda model, params, **_: seen.update(
+                [(model.name, str(params.get("FunctionName") or params.get("restApiId") or params.get("ApiId")))]
+            ),
+        )
+    run(AuditRequest(regions=["us-east-1"]), CATALOG, factory)
+    repeated = {call: count for call, count in seen.items() if count > 1}
+    assert seen[("ListFunctions", "None")] == 1
+    assert any(name == "ListFunctionEventInvokeConfigs" for name, _ in seen)
+    assert repeated == {}
 
 
 def test_unknown_region_and_check_are_bad_requests(aws: None, factory: Any) -> None:

@@ -46,6 +46,6 @@ def test_an_items_rate_bound_is_its_busiest_bucket_at_the_auditors_own_rates() -
     item = m.item_model(big, 0)
     assert item.bucket == "lambda:control-plane" and item.read_bound == "rate"
     functions = round(20_000 * m.MIX["functions"][0] / m.MIX_TOTAL)
-    calls = math.ceil(functions / 50) + functions  # ListFunctions pages + GetFunctionEventInvokeConfig
-    [bucket] = buckets_for("lambda", "GetFunctionEventInvokeConfig")
+    calls = math.ceil(functions / 50) + functions  # ListFunctions pages + ListFunctionEventInvokeConfigs
+    [bucket] = buckets_for("lambda", "ListFunctionEventInvokeConfigs")
     assert math.isclose(item.t_rate, (calls - bucket.rate.burst) / bucket.rate.per_second)

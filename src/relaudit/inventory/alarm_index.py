@@ -45,7 +45,11 @@ def _watched_metrics(alarm: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def load_alarms(ctx: CollectorContext) -> AlarmIndex:
-    """Read every metric alarm in ctx's region once (DescribeAlarms, paginated)."""
+    """Every metric alarm in ctx's region, read once per run for all collectors (DescribeAlarms)."""
+    return ctx.shared(("cloudwatch", "alarms"), lambda: _read_alarms(ctx))
+
+
+def _read_alarms(ctx: CollectorContext) -> AlarmIndex:
     index: dict[AlarmKey, list[dict[str, Any]]] = defaultdict(list)
     cloudwatch = ctx.client("cloudwatch")
     page_size = ctx.page_size or _MAX_RECORDS

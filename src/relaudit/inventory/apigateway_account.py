@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from relaudit.inventory.base import CollectorContext, document, paginate
+from relaudit.inventory import listings
+from relaudit.inventory.base import CollectorContext, document
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -21,9 +22,9 @@ def _positive(value: Any) -> float | None:
 
 
 def _rest_stages(ctx: CollectorContext) -> Iterator[dict[str, Any]]:
-    apigw = ctx.client("apigateway")
-    for api in paginate(apigw, "get_rest_apis", "items", ctx.page_size):
-        for stage in apigw.get_stages(restApiId=api["id"]).get("item") or []:
+    apis = listings.rest_apis(ctx)
+    for api, stages in zip(apis, ctx.map(lambda api: listings.rest_stages(ctx, api["id"]), apis), strict=True):
+        for stage in stages:
             default = (stage.get("methodSettings") or {}).get("*/*") or {}
             yield {
                 "Api": api.get("name") or api["id"],
@@ -34,9 +35,9 @@ def _rest_stages(ctx: CollectorContext) -> Iterator[dict[str, Any]]:
 
 
 def _v2_stages(ctx: CollectorContext) -> Iterator[dict[str, Any]]:
-    apigw = ctx.client("apigatewayv2")
-    for api in paginate(apigw, "get_apis", "Items", ctx.page_size):
-        for stage in paginate(apigw, "get_stages", "Items", ctx.page_size, ApiId=api["ApiId"]):
+    apis = listings.http_apis(ctx)
+    for api, stages in zip(apis, ctx.map(lambda api: listings.http_stages(ctx, api["ApiId"]), apis), strict=True):
+        for stage in stages:
             default = stage.get("DefaultRouteSettings") or {}
             yield {
                 "Api": api.get("Name") or api["ApiId"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from relaudit.inventory import lambda_timeouts
+from relaudit.inventory import lambda_timeouts, listings
 from relaudit.inventory.base import CollectorContext, document, paginate
 from relaudit.inventory.joins import guarded
 
@@ -20,9 +20,9 @@ DEFAULT_INTEGRATION_TIMEOUT_MS = 29_000
 _METHOD_FIELDS = ("Methods", "LambdaIntegrations")
 
 
-def _plans_by_stage(apigw: Any, page_size: int | None) -> dict[tuple[str, str], list[dict[str, Any]]]:
+def _plans_by_stage(ctx: CollectorContext) -> dict[tuple[str, str], list[dict[str, Any]]]:
     plans: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for plan in paginate(apigw, "get_usage_plans", "items", page_size):
+    for plan in listings.usage_plans(ctx):
         for api_stage in plan.get("apiStages") or []:
             plans[(api_stage.get("apiId", ""), api_stage.get("stage", ""))].append(
                 {
@@ -96,17 +96,21 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     Methods are read from the API's current resources (GetResources), not the stage's deployment.
     """
     apigw = ctx.client("apigateway")
-    apis = list(paginate(apigw, "get_rest_apis", "items", ctx.page_size))
+    apis = listings.rest_apis(ctx)
     if not apis:
         return
-    plans = _plans_by_stage(apigw, ctx.page_size)
+    plans = _plans_by_stage(ctx)
     wants_methods = any(ctx.wants(field) for field in _METHOD_FIELDS)
     timeouts: dict[str, int] | None = None
-    for api in apis:
+
+    def read(api: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         methods = _api_methods(apigw, api["id"], ctx.page_size) if wants_methods else []
+        return methods, listings.rest_stages(ctx, api["id"])
+
+    for api, (methods, stages) in zip(apis, ctx.map(read, apis), strict=True):
         if timeouts is None and any(m["FunctionArn"] for m in methods):
             timeouts = guarded(ctx, "LambdaIntegrations", lambda_timeouts.timeouts_ms, ctx) or {}
-        for stage in apigw.get_stages(restApiId=api["id"]).get("item") or []:
+        for stage in stages:
             name = stage["stageName"]
             arn = f"arn:{ctx.partition}:apigateway:{ctx.region}::/restapis/{api['id']}/stages/{name}"
             properties = {

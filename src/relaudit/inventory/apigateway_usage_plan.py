@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from relaudit.inventory.base import CollectorContext, document, paginate
+from relaudit.inventory import listings
+from relaudit.inventory.base import CollectorContext, document
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -17,7 +18,6 @@ IAM_ACTIONS = frozenset({"apigateway:GET"})
 
 def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     """Yield every usage plan as GetUsagePlans returns it (``throttle``, ``quota``, ``apiStages``)."""
-    apigw = ctx.client("apigateway")
-    for plan in paginate(apigw, "get_usage_plans", "items", ctx.page_size):
+    for plan in listings.usage_plans(ctx):
         arn = f"arn:{ctx.partition}:apigateway:{ctx.region}::/usageplans/{plan['id']}"
         yield document(ctx, RESOURCE_TYPE, arn, plan.get("name") or plan["id"], plan)

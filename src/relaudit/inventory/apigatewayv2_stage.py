@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from relaudit.inventory import lambda_timeouts
+from relaudit.inventory import lambda_timeouts, listings
 from relaudit.inventory.base import CollectorContext, document, paginate
 from relaudit.inventory.joins import guarded
 
@@ -58,13 +58,18 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     """
     apigw = ctx.client("apigatewayv2")
     timeouts: dict[str, int] | None = None
-    for api in paginate(apigw, "get_apis", "Items", ctx.page_size):
-        api_id = api["ApiId"]
-        routes = _routes(apigw, api_id, ctx.page_size) if ctx.wants("Routes") else None
+    apis = listings.http_apis(ctx)
+
+    def read(api: dict[str, Any]) -> tuple[list[str] | None, list[dict[str, Any]] | None, list[dict[str, Any]]]:
+        routes = _routes(apigw, api["ApiId"], ctx.page_size) if ctx.wants("Routes") else None
         integrations = _lambda_integrations(apigw, api, ctx.page_size) if ctx.wants("LambdaIntegrations") else None
+        return routes, integrations, listings.http_stages(ctx, api["ApiId"])
+
+    for api, (routes, integrations, stages) in zip(apis, ctx.map(read, apis), strict=True):
+        api_id = api["ApiId"]
         if integrations and timeouts is None:
             timeouts = guarded(ctx, "LambdaIntegrations", lambda_timeouts.timeouts_ms, ctx) or {}
-        for stage in paginate(apigw, "get_stages", "Items", ctx.page_size, ApiId=api_id):
+        for stage in stages:
             name = stage["StageName"]
             arn = f"arn:{ctx.partition}:apigateway:{ctx.region}::/apis/{api_id}/stages/{name}"
             properties = {

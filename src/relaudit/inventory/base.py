@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from relaudit.models.resource import ResourceDocument
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Hashable, Iterable, Iterator
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -20,6 +21,56 @@ R = TypeVar("R")
 def sequential_map(fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
     """Apply ``fn`` to each item in turn (CollectorContext.map when no pool is given, as in tests)."""
     return map(fn, items)
+
+
+class _Entry:
+    __slots__ = ("done", "error", "value")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+
+class SharedLookups:
+    """Lookups several collectors of one (account, region) make, each made once per run.
+
+    ListFunctions, DescribeAlarms, a REST API's stages, a function's event-invoke configs...
+    are read by more than one collector (the Lambda collector and the SQS dead-letter join, the
+    stage and the account collectors). The first caller of a key runs its loader; callers of
+    the same key meanwhile wait for that result instead of calling AWS again. A loader's error
+    is kept and raised to every caller, so each unit reports it as its own gap.
+
+    Values are shared between threads and collectors: callers must not modify them.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[Hashable, _Entry] = {}
+
+    def get(self, key: Hashable, loader: Callable[[], T]) -> T:
+        """``loader()``'s result for ``key``, running it only if no caller ran it before."""
+        with self._lock:
+            entry = self._entries.get(key)
+            owner = entry is None
+            if entry is None:
+                entry = self._entries[key] = _Entry()
+        if owner:
+            try:
+                entry.value = loader()
+            except BaseException as exc:
+                entry.error = exc
+            finally:
+                entry.done.set()
+        else:
+            entry.done.wait()
+        if entry.error is not None:
+            raise entry.error
+        value: T = entry.value
+        return value
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 @dataclass(frozen=True)
@@ -40,6 +91,9 @@ class CollectorContext:
     mapper: Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]] = field(
         default=sequential_map, compare=False, repr=False
     )
+    # Lookups shared with the other collectors of this account and region (run.py gives each
+    # (account, region) one; a context made alone, as in tests, shares with nobody).
+    lookups: SharedLookups = field(default_factory=SharedLookups, compare=False, repr=False)
 
     def wants(self, field: str) -> bool:
         """Whether a selected check reads ``field``: collectors skip enrichment calls nobody reads."""
@@ -53,6 +107,11 @@ class CollectorContext:
         """
         results: Iterator[R] = self.mapper(fn, items)
         return results
+
+    def shared(self, key: Hashable, loader: Callable[[], T]) -> T:
+        """``loader()``, made once per run for this account and region whichever collector asks
+        first (see :class:`SharedLookups`); ``key`` names the lookup, e.g. ``("lambda", "functions")``."""
+        return self.lookups.get(key, loader)
 
     def enrichment_failed(self, field_name: str, error: Exception) -> None:
         """Record that the join behind ``field_name`` failed for the whole unit.

@@ -30,22 +30,32 @@ def _event_buses(ctx: CollectorContext) -> Iterator[dict[str, Any]]:
         kwargs["NextToken"] = page["NextToken"]
 
 
-def rules_with_targets(ctx: CollectorContext) -> Iterator[dict[str, Any]]:
-    """Every rule on every event bus in ctx's region, with ``Targets`` (ListTargetsByRule)."""
+def rules_with_targets(ctx: CollectorContext) -> list[dict[str, Any]]:
+    """Every rule on every event bus in ctx's region, with ``Targets`` (ListTargetsByRule), read once
+    per run for every collector (shared: copy before changing one)."""
+    return ctx.shared(("events", "rules"), lambda: _read_rules(ctx))
+
+
+def _read_rules(ctx: CollectorContext) -> list[dict[str, Any]]:
     events = ctx.client("events")
-    for bus in _event_buses(ctx):
-        for rule in paginate(events, "list_rules", "Rules", ctx.page_size, EventBusName=bus["Name"]):
-            targets = list(
-                paginate(
-                    events,
-                    "list_targets_by_rule",
-                    "Targets",
-                    ctx.page_size,
-                    Rule=rule["Name"],
-                    EventBusName=bus["Name"],
-                )
-            )
-            yield {**rule, "EventBusName": bus["Name"], "Targets": targets}
+    rules = [
+        {**rule, "EventBusName": bus["Name"]}
+        for bus in _event_buses(ctx)
+        for rule in paginate(events, "list_rules", "Rules", ctx.page_size, EventBusName=bus["Name"])
+    ]
+
+    def targets(rule: dict[str, Any]) -> dict[str, Any]:
+        found = paginate(
+            events,
+            "list_targets_by_rule",
+            "Targets",
+            ctx.page_size,
+            Rule=rule["Name"],
+            EventBusName=rule["EventBusName"],
+        )
+        return {**rule, "Targets": list(found)}
+
+    return list(ctx.map(targets, rules))
 
 
 def _probe_targets(ctx: CollectorContext, probe: queue_access.QueueProbe, rule: dict[str, Any]) -> bool:
@@ -67,7 +77,8 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     Rules that AWS services manage (``ManagedBy`` set) are collected too; checks skip them.
     """
     probe = queue_access.QueueProbe(ctx) if ctx.wants("DeadLetterQueue") else None
-    for rule in rules_with_targets(ctx):
+    for shared in rules_with_targets(ctx):
+        rule = {**shared, "Targets": [dict(target) for target in shared["Targets"]]}
         arn = rule["Arn"]
         if probe is not None and not _probe_targets(ctx, probe, rule):
             probe = None  # SQS refused: leave the field out from here on

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
-from relaudit.inventory import alarm_index
-from relaudit.inventory.base import CollectorContext, document, paginate
+from relaudit.inventory import alarm_index, listings
+from relaudit.inventory.base import CollectorContext, document
 from relaudit.inventory.joins import guarded
 
 if TYPE_CHECKING:
@@ -16,7 +14,7 @@ if TYPE_CHECKING:
     from relaudit.models.resource import ResourceDocument
 
 RESOURCE_TYPE = "AWS::Lambda::EventSourceMapping"
-IAM_ACTIONS = frozenset({"lambda:ListEventSourceMappings", "lambda:GetFunction", *alarm_index.IAM_ACTIONS})
+IAM_ACTIONS = listings.MAPPING_ACTIONS | listings.CONCURRENCY_ACTIONS | alarm_index.IAM_ACTIONS
 # ARN service -> source kind; streams are Kinesis and DynamoDB Streams (ordered, retried per shard).
 _KINDS = {"sqs": "sqs", "kinesis": "kinesis", "dynamodb": "dynamodb", "kafka": "kafka", "mq": "mq", "rds": "docdb"}
 STREAM_KINDS = frozenset({"kinesis", "dynamodb"})
@@ -49,15 +47,9 @@ def _function_name(function_arn: str) -> str:
     return parts[6] if len(parts) > 6 else function_arn
 
 
-def _reserved_concurrency(lam: Any, function_arn: str) -> dict[str, int | None]:
+def _reserved_concurrency(ctx: CollectorContext, function_arn: str) -> dict[str, int | None]:
     """``{"Reserved": n}``: the function's reserved concurrency, None when unset or the function is gone."""
-    try:
-        concurrency = lam.get_function(FunctionName=function_arn).get("Concurrency") or {}
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
-            return {"Reserved": None}
-        raise
-    return {"Reserved": concurrency.get("ReservedConcurrentExecutions")}
+    return {"Reserved": listings.reserved_concurrency(ctx, function_arn)}
 
 
 def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
@@ -66,8 +58,7 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     ``IteratorAgeAlarms`` (alarms on the function's IteratorAge metric; DescribeAlarms once per region).
     Both are optional joins: when AWS refuses one, the field is left out and the unit reported incomplete.
     """
-    lam = ctx.client("lambda")
-    mappings = list(paginate(lam, "list_event_source_mappings", "EventSourceMappings", ctx.page_size))
+    mappings = listings.event_source_mappings(ctx)
     reserved: dict[str, int | None] = {}
     alarms = (
         guarded(ctx, "IteratorAgeAlarms", alarm_index.load_alarms, ctx)
@@ -86,7 +77,7 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
             "FunctionName": function,
         }
         if read_reserved and function_arn not in reserved:
-            found = guarded(ctx, "FunctionReservedConcurrency", _reserved_concurrency, lam, function_arn)
+            found = guarded(ctx, "FunctionReservedConcurrency", _reserved_concurrency, ctx, function_arn)
             read_reserved = found is not None  # one refusal is enough: do not ask for every function
             if found is not None:
                 reserved[function_arn] = found["Reserved"]

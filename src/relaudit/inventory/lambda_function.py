@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from relaudit.inventory import alarm_index
+from relaudit.inventory import alarm_index, listings
 from relaudit.inventory.base import CollectorContext, document, paginate
 from relaudit.inventory.joins import guarded
 from relaudit.inventory.lookups import subnet_zones
@@ -22,9 +22,9 @@ if TYPE_CHECKING:
 RESOURCE_TYPE = "AWS::Lambda::Function"
 IAM_ACTIONS = frozenset(
     {
-        "lambda:ListFunctions",
-        "lambda:GetFunction",
-        "lambda:GetFunctionEventInvokeConfig",
+        *listings.FUNCTION_ACTIONS,
+        *listings.INVOKE_CONFIG_ACTIONS,
+        *listings.CONCURRENCY_ACTIONS,
         "lambda:GetPolicy",
         "ec2:DescribeSubnets",
         "cloudwatch:GetMetricData",
@@ -62,10 +62,6 @@ def _not_found_is_none(call: Any, **kwargs: Any) -> dict[str, Any] | None:
             return None
         raise
     return response
-
-
-def _event_invoke_config(ctx: CollectorContext, function_arn: str) -> dict[str, Any] | None:
-    return _not_found_is_none(ctx.client("lambda").get_function_event_invoke_config, FunctionName=function_arn)
 
 
 def _principals(statement: dict[str, Any]) -> set[str]:
@@ -162,8 +158,7 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     Triggers, alarms and throttles are optional joins: when AWS refuses one, the field is left out
     and the unit reported incomplete (see ``joins.guarded``).
     """
-    lam = ctx.client("lambda")
-    functions = list(paginate(lam, "list_functions", "Functions", ctx.page_size))
+    functions = listings.functions(ctx)
     subnet_ids = {s for fn in functions for s in (fn.get("VpcConfig") or {}).get("SubnetIds") or []}
     zones = subnet_zones(ctx, subnet_ids) if subnet_ids and ctx.wants("SubnetAvailabilityZones") else {}
     alarms = guarded(ctx, "Alarms", alarm_index.load_alarms, ctx) if functions and ctx.wants("Alarms") else None
@@ -179,10 +174,9 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
         name = function["FunctionName"]
         properties = dict(function)
         if ctx.wants("ReservedConcurrentExecutions"):
-            concurrency = lam.get_function(FunctionName=arn).get("Concurrency") or {}
-            properties["ReservedConcurrentExecutions"] = concurrency.get("ReservedConcurrentExecutions")
+            properties["ReservedConcurrentExecutions"] = listings.reserved_concurrency(ctx, arn)
         if ctx.wants("EventInvokeConfig"):
-            properties["EventInvokeConfig"] = _event_invoke_config(ctx, arn)
+            properties["EventInvokeConfig"] = listings.unqualified_config(listings.event_invoke_configs(ctx, arn), arn)
         if ctx.wants("Triggers") and not refused.is_set():
             found = guarded(ctx, "Triggers", triggers, ctx, arn)
             if found is None:

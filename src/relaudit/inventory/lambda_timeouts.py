@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from relaudit.inventory.base import paginate
+from relaudit.inventory import listings
 
 if TYPE_CHECKING:
     from relaudit.inventory.base import CollectorContext
 
-IAM_ACTIONS = frozenset({"lambda:ListFunctions"})
+IAM_ACTIONS = listings.FUNCTION_ACTIONS
 _FUNCTION_ARN = re.compile(r"(arn:[\w-]+:lambda:[\w-]+:\d{12}:function:[A-Za-z0-9_-]+)")
 
 
@@ -27,8 +27,4 @@ def function_arn(uri: str | None) -> str | None:
 
 def timeouts_ms(ctx: CollectorContext) -> dict[str, int]:
     """Unqualified function ARN -> timeout in milliseconds, for every function in ctx's region."""
-    lam = ctx.client("lambda")
-    return {
-        function["FunctionArn"]: int(function.get("Timeout") or 3) * 1000
-        for function in paginate(lam, "list_functions", "Functions", ctx.page_size)
-    }
+    return {function["FunctionArn"]: int(function.get("Timeout") or 3) * 1000 for function in listings.functions(ctx)}

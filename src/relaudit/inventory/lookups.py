@@ -78,6 +78,18 @@ def zones_of(subnets: Iterable[str], zones: dict[str, str]) -> list[str]:
     return [zones[subnet] for subnet in subnets if subnet in zones]
 
 
+def _last_backups(ctx: CollectorContext) -> dict[str, dt.datetime]:
+    """Resource ARN -> its newest recovery point's time, for the region (shared by every collector)."""
+    last_backup: dict[str, dt.datetime] = {}
+    backup = ctx.client("backup")
+    for item in paginate(backup, "list_protected_resources", "Results", ctx.page_size):
+        arn, when = item.get("ResourceArn"), item.get("LastBackupTime")
+        if arn and isinstance(when, dt.datetime):
+            previous = last_backup.get(arn)
+            last_backup[arn] = when if previous is None else max(previous, when)
+    return last_backup
+
+
 class BackupIndex:
     """When AWS Backup last saved each resource in a region (backup:ListProtectedResources).
 
@@ -98,14 +110,8 @@ class BackupIndex:
             API, moto): the failure is recorded on ``ctx`` (the unit becomes a coverage gap) and
             the collector's documents go on without ``AwsBackup``.
         """
-        last_backup: dict[str, dt.datetime] = {}
-        backup = ctx.client("backup")
         try:
-            for item in paginate(backup, "list_protected_resources", "Results", ctx.page_size):
-                arn, when = item.get("ResourceArn"), item.get("LastBackupTime")
-                if arn and isinstance(when, dt.datetime):
-                    previous = last_backup.get(arn)
-                    last_backup[arn] = when if previous is None else max(previous, when)
+            last_backup = ctx.shared(("backup", "protected-resources"), lambda: _last_backups(ctx))
         except (ClientError, BotoCoreError) as exc:
             logger.warning("AWS Backup join failed", extra={"region": ctx.region, "error": str(exc)[:200]})
             ctx.enrichment_failed("AwsBackup", exc)

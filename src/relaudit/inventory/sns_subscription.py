@@ -23,24 +23,38 @@ _JSON_ATTRIBUTES = ("RedrivePolicy", "FilterPolicy", "DeliveryPolicy", "Effectiv
 _GONE = {"NotFound", "NotFoundException", "ResourceNotFoundException"}
 
 
-def subscriptions(ctx: CollectorContext) -> Iterator[dict[str, Any]]:
-    """Every confirmed subscription in ctx's region with its attributes typed (JSON parsed, booleans).
+def subscriptions(ctx: CollectorContext) -> list[dict[str, Any]]:
+    """Every confirmed subscription in ctx's region with its attributes typed (JSON parsed, booleans),
+    read once per run for every collector (shared: copy before changing one).
 
     Pending subscriptions have no ARN yet ("PendingConfirmation") and cannot be read; they are skipped.
     ListSubscriptions takes no page size: SNS returns 100 per page.
     """
+    return ctx.shared(("sns", "subscriptions"), lambda: _read_subscriptions(ctx))
+
+
+def _read_subscriptions(ctx: CollectorContext) -> list[dict[str, Any]]:
     sns = ctx.client("sns")
-    for listed in paginate(sns, "list_subscriptions", "Subscriptions"):
-        arn = listed.get("SubscriptionArn") or ""
-        if not arn.startswith("arn:"):
-            continue
+    listed = [
+        s
+        for s in paginate(sns, "list_subscriptions", "Subscriptions")
+        if str(s.get("SubscriptionArn")).startswith("arn:")
+    ]
+
+    def read(subscription: dict[str, Any]) -> dict[str, Any] | None:
         try:
-            attributes = sns.get_subscription_attributes(SubscriptionArn=arn)["Attributes"]
+            attributes = sns.get_subscription_attributes(SubscriptionArn=subscription["SubscriptionArn"])["Attributes"]
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in _GONE:
-                continue
+                return None
             raise
-        yield {**listed, **typed_attributes(attributes, _JSON_ATTRIBUTES, numbers=False)}
+        typed = {**subscription, **typed_attributes(attributes, _JSON_ATTRIBUTES, numbers=False)}
+        redrive = typed.get("RedrivePolicy")
+        if isinstance(redrive, dict) and str(redrive.get("maxReceiveCount", "")).isdigit():
+            redrive["maxReceiveCount"] = int(redrive["maxReceiveCount"])
+        return typed
+
+    return [subscription for subscription in ctx.map(read, listed) if subscription is not None]
 
 
 def _endpoint_name(protocol: str, endpoint: str) -> str:
@@ -57,13 +71,12 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     region (the queue exists, and its policy lets sns.amazonaws.com send from the topic); null otherwise.
     """
     probe = queue_access.QueueProbe(ctx) if ctx.wants("DeadLetterQueue") else None
-    for subscription in subscriptions(ctx):
+    for shared in subscriptions(ctx):
+        subscription = dict(shared)
         arn = subscription["SubscriptionArn"]
         topic = subscription.get("TopicArn") or ""
         protocol = subscription.get("Protocol") or ""
         redrive = subscription.get("RedrivePolicy")
-        if isinstance(redrive, dict) and redrive.get("maxReceiveCount") is not None:
-            redrive["maxReceiveCount"] = int(redrive["maxReceiveCount"])
         if probe is not None:
             target = redrive.get("deadLetterTargetArn") if isinstance(redrive, dict) else None
             found = guarded(ctx, "DeadLetterQueue", probe.describe_once, target, "sns.amazonaws.com", topic)

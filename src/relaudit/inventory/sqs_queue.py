@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from relaudit.inventory import alarm_index, events_rule, sns_subscription
+from relaudit.inventory import alarm_index, events_rule, listings, sns_subscription
 from relaudit.inventory.base import CollectorContext, document, paginate, typed_attributes
 from relaudit.inventory.joins import guarded
 
@@ -17,9 +17,7 @@ if TYPE_CHECKING:
     from relaudit.models.resource import ResourceDocument
 
 RESOURCE_TYPE = "AWS::SQS::Queue"
-_LAMBDA_ACTIONS = frozenset(
-    {"lambda:ListFunctions", "lambda:ListEventSourceMappings", "lambda:ListFunctionEventInvokeConfigs"}
-)
+_LAMBDA_ACTIONS = listings.FUNCTION_ACTIONS | listings.MAPPING_ACTIONS | listings.INVOKE_CONFIG_ACTIONS
 IAM_ACTIONS = frozenset(
     {
         "sqs:ListQueues",
@@ -57,19 +55,15 @@ def _unqualified(function_arn: str) -> str:
 
 
 class _LambdaView:
-    """Functions and event source mappings of the region, listed once and only when needed."""
+    """Functions and event source mappings of the region, listed only when needed (and once per
+    region for every collector: see ``listings``)."""
 
     def __init__(self, ctx: CollectorContext) -> None:
         self._ctx = ctx
-        self._functions: list[dict[str, Any]] | None = None
-        self._mappings: list[dict[str, Any]] | None = None
 
     @property
     def functions(self) -> list[dict[str, Any]]:
-        if self._functions is None:
-            lam = self._ctx.client("lambda")
-            self._functions = list(paginate(lam, "list_functions", "Functions", self._ctx.page_size))
-        return self._functions
+        return listings.functions(self._ctx)
 
     def loaded(self) -> _LambdaView:
         """This view with functions and mappings read (raises what the Lambda API raises)."""
@@ -78,29 +72,15 @@ class _LambdaView:
 
     @property
     def mappings(self) -> list[dict[str, Any]]:
-        if self._mappings is None:
-            lam = self._ctx.client("lambda")
-            self._mappings = list(
-                paginate(lam, "list_event_source_mappings", "EventSourceMappings", self._ctx.page_size)
-            )
-        return self._mappings
+        return listings.event_source_mappings(self._ctx)
 
 
 def _lambda_dead_letter_uses(ctx: CollectorContext, view: _LambdaView) -> Iterator[tuple[str, Source]]:
     """(queue ARN, user) for function DLQs, async on-failure destinations and mapping on-failure destinations."""
-    lam = ctx.client("lambda")
     function_type = "AWS::Lambda::Function"
 
     def configs(function: dict[str, Any]) -> list[dict[str, Any]]:
-        return list(
-            paginate(
-                lam,
-                "list_function_event_invoke_configs",
-                "FunctionEventInvokeConfigs",
-                None,
-                FunctionName=function["FunctionArn"],
-            )
-        )
+        return listings.event_invoke_configs(ctx, function["FunctionArn"])
 
     for function, function_configs in zip(view.functions, ctx.map(configs, view.functions), strict=True):
         target = (function.get("DeadLetterConfig") or {}).get("TargetArn")

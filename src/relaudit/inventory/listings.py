@@ -1,0 +1,139 @@
+"""Lookups several collectors read, made once per (account, region) through ``ctx.shared``.
+
+Every function here returns what AWS lists, unchanged and shared with other collectors:
+callers copy before they add a field.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from relaudit.inventory.base import paginate
+
+if TYPE_CHECKING:
+    from relaudit.inventory.base import CollectorContext
+
+FUNCTION_ACTIONS = frozenset({"lambda:ListFunctions"})
+MAPPING_ACTIONS = frozenset({"lambda:ListEventSourceMappings"})
+INVOKE_CONFIG_ACTIONS = frozenset({"lambda:ListFunctionEventInvokeConfigs"})
+CONCURRENCY_ACTIONS = frozenset({"lambda:GetFunction"})
+
+
+def _not_found(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ResourceNotFoundException"
+
+
+def functions(ctx: CollectorContext) -> list[dict[str, Any]]:
+    """Every Lambda function of the region (ListFunctions)."""
+    lam = ctx.client("lambda")
+    return ctx.shared(
+        ("lambda", "functions"), lambda: list(paginate(lam, "list_functions", "Functions", ctx.page_size))
+    )
+
+
+def event_source_mappings(ctx: CollectorContext) -> list[dict[str, Any]]:
+    """Every event source mapping of the region (ListEventSourceMappings)."""
+    lam = ctx.client("lambda")
+    return ctx.shared(
+        ("lambda", "event-source-mappings"),
+        lambda: list(paginate(lam, "list_event_source_mappings", "EventSourceMappings", ctx.page_size)),
+    )
+
+
+def event_invoke_configs(ctx: CollectorContext, function_arn: str) -> list[dict[str, Any]]:
+    """A function's asynchronous invocation configs, one per qualifier (ListFunctionEventInvokeConfigs).
+
+    One call serves both the function's own ``EventInvokeConfig`` and the dead-letter join of
+    the queues its on-failure destinations name; GetFunctionEventInvokeConfig would cost the
+    same call on the same 15/s bucket and serve only the first.
+    """
+    lam = ctx.client("lambda")
+
+    def load() -> list[dict[str, Any]]:
+        try:
+            return list(
+                paginate(
+                    lam,
+                    "list_function_event_invoke_configs",
+                    "FunctionEventInvokeConfigs",
+                    None,
+                    FunctionName=function_arn,
+                )
+            )
+        except ClientError as exc:
+            if _not_found(exc):
+                return []  # deleted since ListFunctions
+            raise
+
+    return ctx.shared(("lambda", "event-invoke-configs", function_arn), load)
+
+
+def reserved_concurrency(ctx: CollectorContext, function_arn: str) -> int | None:
+    """A function's reserved concurrency, None when unset or the function is gone.
+
+    GetFunction rather than GetFunctionConcurrency: the same answer from Lambda's 100/s
+    GetFunction bucket instead of the 15/s control-plane bucket every other Lambda call shares.
+    """
+    lam = ctx.client("lambda")
+
+    def load() -> int | None:
+        try:
+            concurrency = lam.get_function(FunctionName=function_arn).get("Concurrency") or {}
+        except ClientError as exc:
+            if _not_found(exc):
+                return None
+            raise
+        reserved: int | None = concurrency.get("ReservedConcurrentExecutions")
+        return reserved
+
+    return ctx.shared(("lambda", "reserved-concurrency", function_arn), load)
+
+
+def unqualified_config(configs: list[dict[str, Any]], function_arn: str) -> dict[str, Any] | None:
+    """The config of the unqualified function (``$LATEST``), as GetFunctionEventInvokeConfig returns it."""
+    for config in configs:
+        arn = config.get("FunctionArn") or ""
+        if arn in (function_arn, f"{function_arn}:$LATEST"):
+            return config
+    return None
+
+
+def rest_apis(ctx: CollectorContext) -> list[dict[str, Any]]:
+    """Every REST API of the region (GetRestApis)."""
+    apigw = ctx.client("apigateway")
+    return ctx.shared(
+        ("apigateway", "rest-apis"), lambda: list(paginate(apigw, "get_rest_apis", "items", ctx.page_size))
+    )
+
+
+def rest_stages(ctx: CollectorContext, api_id: str) -> list[dict[str, Any]]:
+    """A REST API's stages (GetStages: one response, no pages)."""
+    apigw = ctx.client("apigateway")
+    return ctx.shared(
+        ("apigateway", "stages", api_id), lambda: list(apigw.get_stages(restApiId=api_id).get("item") or [])
+    )
+
+
+def usage_plans(ctx: CollectorContext) -> list[dict[str, Any]]:
+    """Every usage plan of the region (GetUsagePlans)."""
+    apigw = ctx.client("apigateway")
+    return ctx.shared(
+        ("apigateway", "usage-plans"), lambda: list(paginate(apigw, "get_usage_plans", "items", ctx.page_size))
+    )
+
+
+def http_apis(ctx: CollectorContext) -> list[dict[str, Any]]:
+    """Every HTTP and WebSocket API of the region (API Gateway v2 GetApis)."""
+    apigw = ctx.client("apigatewayv2")
+    return ctx.shared(("apigatewayv2", "apis"), lambda: list(paginate(apigw, "get_apis", "Items", ctx.page_size)))
+
+
+def http_stages(ctx: CollectorContext, api_id: str) -> list[dict[str, Any]]:
+    """An HTTP or WebSocket API's stages (API Gateway v2 GetStages)."""
+    apigw = ctx.client("apigatewayv2")
+    return ctx.shared(
+        ("apigatewayv2", "stages", api_id),
+        lambda: list(paginate(apigw, "get_stages", "Items", ctx.page_size, ApiId=api_id)),
+    )
