@@ -15,11 +15,10 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from jmespath.exceptions import JMESPathError
 
-from relaudit.catalog.evaluate import evaluate
+from relaudit.catalog.evaluate import EVALUATION_ERRORS, evaluate
 from relaudit.errors import BadRequestError, RelauditError
-from relaudit.inventory import load_collector
+from relaudit.inventory import load_collector, start_order
 from relaudit.inventory.base import CollectorContext, IncompleteUnitError, SharedLookups
 from relaudit.models.check import Status
 from relaudit.models.coverage import CoverageGap
@@ -39,7 +38,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]
+Consumer = Callable[[list["ResourceDocument"]], None]
 DEADLINE_EXCEEDED = "DeadlineExceeded"
+ENRICHMENT_THREADS_PER_WORKER = 4
 
 
 class DeadlineExceededError(Exception):
@@ -135,10 +136,17 @@ def inventory(
     max_workers: int,
     progress: Progress | None = None,
     deadline: float | None = None,
+    consume: Consumer | None = None,
 ) -> tuple[list[ResourceDocument], list[CoverageGap]]:
-    """Collect every (region, type) unit of ``plan`` concurrently (one account; see :func:`inventory_accounts`)."""
-    _, documents, gaps = inventory_accounts({}, max_workers, progress, deadline, planned=[Target(plan, factory)])
-    return documents, gaps
+    """Collect every (region, type) unit of ``plan`` concurrently (one account; see :func:`inventory_accounts`).
+
+    Returns the documents, unless ``consume`` takes each unit's documents as it ends (then none).
+    """
+    kept: list[ResourceDocument] = []
+    _, gaps = inventory_accounts(
+        {}, max_workers, progress, deadline, planned=[Target(plan, factory)], consume=consume or kept.extend
+    )
+    return kept, gaps
 
 
 def inventory_accounts(
@@ -148,7 +156,8 @@ def inventory_accounts(
     deadline: float | None = None,
     gap_regions: Sequence[str] = (),
     planned: Sequence[Target] = (),
-) -> tuple[list[Target], list[ResourceDocument], list[CoverageGap]]:
+    consume: Consumer | None = None,
+) -> tuple[list[Target], list[CoverageGap]]:
     """Plan each account, then collect its (region, type) units, all on one thread pool.
 
     ``planned`` accounts (already planned) have their units collected straight away.
@@ -167,25 +176,36 @@ def inventory_accounts(
     running then become ``DeadlineExceeded`` gaps; the pool is not waited for, so the caller can
     still flush what was collected.
 
+    Each unit's documents go to ``consume`` as soon as the unit ends, on the calling thread
+    (:class:`Evaluation` turns them into findings while slower units are still collecting, and
+    nothing holds every document of a large account at once).
+
     Returns:
-        The accounts planned, the documents collected and the coverage gaps.
+        The accounts planned and the coverage gaps.
     """
     targets: list[Target] = []
-    documents: list[ResourceDocument] = []
+    consume = consume or (lambda documents: None)
     gaps: list[CoverageGap] = []
     pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="relaudit")
     # Per-resource calls (ctx.map) run on a second pool: sharing the units' pool could deadlock.
-    enrichment = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="relaudit-enrich")
-    mapper = windowed_map(enrichment, max(1, max_workers // 2))
+    # A thread waiting for a rate-limit token holds its slot, so the pool is wide enough for
+    # every unit's window at once: a slow bucket (API Gateway's GetResources at 2.5/s) must not
+    # starve the Lambda calls of another unit. A small window per unit saturates any bucket:
+    # rate x latency is at most 100/s x 50 ms = 5 calls in flight.
+    enrichment = ThreadPoolExecutor(
+        max_workers=ENRICHMENT_THREADS_PER_WORKER * max_workers, thread_name_prefix="relaudit-enrich"
+    )
+    mapper = windowed_map(enrichment, max(2, max_workers // 4))
     pending: dict[Future[Any], Unit | str] = {}  # a unit, or the account being planned
     counts = {"done": 0, "units": 0}
 
     def submit_units(target: Target) -> None:
         plan = target.plan
-        for region in plan.regions:
-            # Shared by the region's units only: freed with the last of them (nothing else holds it).
-            shared = SharedLookups()
-            for resource_type in plan.resource_types:
+        # Shared by a region's units only: freed with the last of them (nothing else holds them).
+        shared = {region: SharedLookups() for region in plan.regions}
+        # Type by type across regions, long units first: the pool starts the longest chains at once.
+        for resource_type in start_order(plan.resource_types):
+            for region in plan.regions:
                 unit = Unit(plan.account_id, region, resource_type)
                 needs = plan.needs(resource_type)
                 future = pool.submit(
@@ -196,7 +216,7 @@ def inventory_accounts(
                     needs,
                     deadline=deadline,
                     mapper=mapper,
-                    lookups=shared,
+                    lookups=shared[region],
                 )
                 pending[future] = unit
                 counts["units"] += 1
@@ -222,14 +242,14 @@ def inventory_accounts(
                         targets.append(planned_target)
                         submit_units(planned_target)
                     continue
-                _collected(key, future, documents, gaps)
+                _collected(key, future, consume, gaps)
                 counts["done"] += 1
                 if progress:
                     progress(counts["done"], counts["units"], str(key))
     finally:
         pool.shutdown(wait=deadline is None, cancel_futures=True)
         enrichment.shutdown(wait=deadline is None, cancel_futures=True)
-    return targets, documents, gaps
+    return targets, gaps
 
 
 def _abandon_all(pending: dict[Future[Any], Unit | str], gap_regions: Sequence[str]) -> list[CoverageGap]:
@@ -263,13 +283,13 @@ def _planned(account: str, future: Future[Any], gap_regions: Sequence[str], gaps
     return target
 
 
-def _collected(unit: Unit, future: Future[Any], documents: list[ResourceDocument], gaps: list[CoverageGap]) -> None:
-    """Add a finished unit's documents, or its gap."""
+def _collected(unit: Unit, future: Future[Any], consume: Consumer, gaps: list[CoverageGap]) -> None:
+    """Hand a finished unit's documents on, or record its gap."""
     try:
-        documents.extend(future.result())
+        documents = future.result()
     except IncompleteUnitError as exc:
         logger.warning("unit incomplete", extra={"unit": str(unit), "field": exc.field_name})
-        documents.extend(exc.documents)
+        consume(exc.documents)
         gaps.append(_gap(unit, exc.cause).model_copy(update={"message": str(exc)[:1000]}))
     except (ClientError, BotoCoreError, DeadlineExceededError) as exc:
         logger.warning("unit failed", extra={"unit": str(unit), "error": _error_code(exc)})
@@ -277,6 +297,8 @@ def _collected(unit: Unit, future: Future[Any], documents: list[ResourceDocument
     except Exception as exc:
         logger.exception("collector error", extra={"unit": str(unit)})
         gaps.append(_gap(unit, exc))
+    else:
+        consume(documents)
 
 
 def _abandon(future: Future[Any]) -> DeadlineExceededError:
@@ -299,32 +321,39 @@ def _gap(unit: Unit, exc: Exception) -> CoverageGap:
 CHECK_EVALUATION_ERROR = "CheckEvaluationError"
 
 
-def evaluate_all(
-    checks: tuple[CompiledCheck, ...], documents: list[ResourceDocument], gaps: list[CoverageGap] | None = None
-) -> list[Finding]:
-    """Evaluate every selected check on every document of its type.
+class Evaluation:
+    """Findings of the selected checks, evaluated unit by unit as documents arrive.
 
     A check whose expression fails on a document (a JMESPath type error, e.g. ``length()`` of a
-    missing field in a user's check) gives no finding there; instead one ``CheckEvaluationError``
-    gap per (account, region, type, check) is appended to ``gaps``, naming the check, how many
+    missing field in a user's check) gives no finding there; :meth:`finish` instead reports one
+    ``CheckEvaluationError`` gap per (account, region, type, check), naming the check, how many
     resources and one of them. The other checks and resources are unaffected.
     """
-    by_type: dict[str, list[CompiledCheck]] = defaultdict(list)
-    for check in checks:
-        by_type[check.definition.resource_type].append(check)
-    findings: list[Finding] = []
-    failures: dict[tuple[str, str, str, str], list[tuple[str, JMESPathError]]] = defaultdict(list)
-    for doc in documents:
-        for check in by_type.get(doc.resource_type, []):
-            try:
-                findings.append(evaluate(check, doc))
-            except JMESPathError as exc:
-                failures[(doc.account_id, doc.region, doc.resource_type, check.id)].append((doc.arn, exc))
-    for (account_id, region, resource_type, check_id), failed in sorted(failures.items()):
-        arn, error = failed[0]
-        logger.warning("check not evaluated", extra={"check": check_id, "resources": len(failed), "example": arn})
-        message = f"check {check_id} could not be evaluated on {len(failed)} resource(s), e.g. {arn}: {error}"
-        if gaps is not None:
+
+    def __init__(self, checks: Sequence[CompiledCheck]) -> None:
+        self._by_type: dict[str, list[CompiledCheck]] = defaultdict(list)
+        for check in checks:
+            self._by_type[check.definition.resource_type].append(check)
+        self.findings: list[Finding] = []
+        self.resources = 0
+        self._failures: dict[tuple[str, str, str, str], list[tuple[str, Exception]]] = defaultdict(list)
+
+    def add(self, documents: Iterable[ResourceDocument]) -> None:
+        """Evaluate every selected check of each document's type (the documents are not kept)."""
+        for doc in documents:
+            self.resources += 1
+            for check in self._by_type.get(doc.resource_type, ()):
+                try:
+                    self.findings.append(evaluate(check, doc))
+                except EVALUATION_ERRORS as exc:
+                    self._failures[(doc.account_id, doc.region, doc.resource_type, check.id)].append((doc.arn, exc))
+
+    def finish(self, gaps: list[CoverageGap]) -> list[Finding]:
+        """The findings in report order; evaluation failures appended to ``gaps``."""
+        for (account_id, region, resource_type, check_id), failed in sorted(self._failures.items()):
+            arn, error = failed[0]
+            logger.warning("check not evaluated", extra={"check": check_id, "resources": len(failed), "example": arn})
+            message = f"check {check_id} could not be evaluated on {len(failed)} resource(s), e.g. {arn}: {error}"
             gaps.append(
                 CoverageGap(
                     account_id=account_id,
@@ -334,8 +363,8 @@ def evaluate_all(
                     message=message[:1000],
                 )
             )
-    findings.sort(key=lambda f: (f.account_id, f.region, f.check_id, f.resource_arn))
-    return findings
+        self.findings.sort(key=lambda f: (f.account_id, f.region, f.check_id, f.resource_arn))
+        return self.findings
 
 
 def summarize(
@@ -424,17 +453,19 @@ def run(
         accounts = select_accounts(request, factory)
         members = members or member_factories(request, factory)
         planners = {account: _member_planner(request, catalog, account, members.get(account)) for account in accounts}
-        targets, documents, gaps = inventory_accounts(
-            planners, request.max_workers, progress, deadline, request.regions
+        evaluation = Evaluation(checks)
+        targets, gaps = inventory_accounts(
+            planners, request.max_workers, progress, deadline, request.regions, consume=evaluation.add
         )
     else:
         plan = make_plan(request, catalog, factory)
         accounts, checks, targets = [plan.account_id], plan.checks, [Target(plan, factory)]
-        documents, gaps = inventory(plan, factory, request.max_workers, progress, deadline)
+        evaluation = Evaluation(checks)
+        _, gaps = inventory(plan, factory, request.max_workers, progress, deadline, consume=evaluation.add)
     plans = [target.plan for target in targets]
-    findings = evaluate_all(checks, documents, gaps)
+    findings = evaluation.finish(gaps)
     gaps.sort(key=lambda g: (g.account_id, g.region, g.resource_type))
-    summary = summarize(plans, findings, gaps, len(documents), started, time.monotonic() - clock)
+    summary = summarize(plans, findings, gaps, evaluation.resources, started, time.monotonic() - clock)
     summary.accounts, summary.checks = list(accounts), len(checks)
     summary.run_id = run_id or f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     result = AuditResult(

@@ -62,6 +62,13 @@ def main(argv: list[str] | None = None) -> int:
     from werkzeug.serving import make_server
 
     from tests.bench.awslike import AwsLikeMiddleware
+
+    class KeepAliveHandler(MotoRequestHandler):
+        """HTTP/1.1, so a client keeps its connections as it does with AWS (werkzeug's default,
+        HTTP/1.0, makes every call a new TCP connection and a new server thread)."""
+
+        protocol_version = "HTTP/1.1"
+
     from tests.bench.seed import seed
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -72,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     seed_seconds = time.monotonic() - started
     low, high = (float(x) for x in args.latency.split(","))
     app = AwsLikeMiddleware(DomainDispatcherApplication(create_backend_app), (low, high), not args.no_throttle)
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=KeepAliveHandler)
     host, port = server.server_address[:2]
 
     def stop_when_parent_leaves() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from jmespath.exceptions import JMESPathError
+
 from relaudit.catalog.functions import OPTIONS
 from relaudit.ids import finding_id
 from relaudit.models.check import Status
@@ -14,6 +16,9 @@ if TYPE_CHECKING:
     from relaudit.models.resource import ResourceDocument
 
 PARAMS_KEY = "_params"
+# What an expression raises on data it cannot handle: JMESPath's own type errors, and (jmespath
+# 1.1 and later) TypeError from an ordering comparison of a number with a string.
+EVALUATION_ERRORS: tuple[type[Exception], ...] = (JMESPathError, TypeError)
 
 
 def status_of(check: CompiledCheck, properties: dict[str, Any]) -> Status:

@@ -12,7 +12,7 @@ import yaml
 from jmespath.exceptions import JMESPathError
 from pydantic import ValidationError
 
-from relaudit.catalog.evaluate import status_of
+from relaudit.catalog.evaluate import EVALUATION_ERRORS, status_of
 from relaudit.catalog.functions import OPTIONS
 from relaudit.errors import CheckFileError, RelauditError
 from relaudit.models.check import CheckDefinition
@@ -196,7 +196,7 @@ def check_examples(check: CompiledCheck) -> None:
         field_name = f"examples.{index} ({example.name})"
         try:
             status = status_of(check, example.resource)
-        except JMESPathError as exc:
+        except EVALUATION_ERRORS as exc:
             message = str(exc).replace("\n", " ")
             raise CheckFileError(check.path, field_name, f"the expressions fail on it: {message}") from exc
         if status is not example.expect:

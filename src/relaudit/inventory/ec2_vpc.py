@@ -6,7 +6,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from relaudit.inventory.base import CollectorContext, document, paginate
-from relaudit.inventory.lookups import ec2_page_size
+from relaudit.inventory.lookups import ec2_page_size, subnets
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -87,7 +87,7 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
         if vpc.get("OwnerId", ctx.account_id) == ctx.account_id
     ]
     subnets_by_vpc: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for subnet in paginate(ec2, "describe_subnets", "Subnets", ec2_page_size(ctx)):
+    for subnet in subnets(ctx):
         subnets_by_vpc[subnet["VpcId"]].append(subnet)
     subnet_zone = {s["SubnetId"]: s["AvailabilityZone"] for group in subnets_by_vpc.values() for s in group}
     vpc_zones = {vpc: {s["AvailabilityZone"] for s in group} for vpc, group in subnets_by_vpc.items()}

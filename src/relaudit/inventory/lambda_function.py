@@ -159,19 +159,10 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     and the unit reported incomplete (see ``joins.guarded``).
     """
     functions = listings.functions(ctx)
-    subnet_ids = {s for fn in functions for s in (fn.get("VpcConfig") or {}).get("SubnetIds") or []}
-    zones = subnet_zones(ctx, subnet_ids) if subnet_ids and ctx.wants("SubnetAvailabilityZones") else {}
-    alarms = guarded(ctx, "Alarms", alarm_index.load_alarms, ctx) if functions and ctx.wants("Alarms") else None
-    throttles = (
-        guarded(ctx, "ThrottlesLast7Days", _throttles, ctx, [fn["FunctionName"] for fn in functions])
-        if functions and ctx.wants("ThrottlesLast7Days")
-        else None
-    )
     refused = threading.Event()  # one refusal of GetPolicy is enough: do not ask for every function
 
-    def enrich(function: dict[str, Any]) -> ResourceDocument:
+    def fetch(function: dict[str, Any]) -> dict[str, Any]:
         arn = function["FunctionArn"]
-        name = function["FunctionName"]
         properties = dict(function)
         if ctx.wants("ReservedConcurrentExecutions"):
             properties["ReservedConcurrentExecutions"] = listings.reserved_concurrency(ctx, arn)
@@ -183,6 +174,21 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
                 refused.set()
             else:
                 properties["Triggers"] = found
+        return properties
+
+    # The per-function calls (rate-bound: Lambda's 15/s buckets) first; the region-wide joins
+    # after them, so the slowest chain of the audit starts as soon as the functions are listed.
+    fetched = list(ctx.map(fetch, functions))
+    subnet_ids = {s for fn in functions for s in (fn.get("VpcConfig") or {}).get("SubnetIds") or []}
+    zones = subnet_zones(ctx, subnet_ids) if subnet_ids and ctx.wants("SubnetAvailabilityZones") else {}
+    alarms = guarded(ctx, "Alarms", alarm_index.load_alarms, ctx) if functions and ctx.wants("Alarms") else None
+    throttles = (
+        guarded(ctx, "ThrottlesLast7Days", _throttles, ctx, [fn["FunctionName"] for fn in functions])
+        if functions and ctx.wants("ThrottlesLast7Days")
+        else None
+    )
+    for function, properties in zip(functions, fetched, strict=True):
+        name = function["FunctionName"]
         if alarms is not None:
             properties["Alarms"] = {
                 metric: alarms.find("AWS/Lambda", metric, "FunctionName", name) for metric in _ALARMED_METRICS
@@ -191,6 +197,4 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
             properties["ThrottlesLast7Days"] = throttles[name]
         if function.get("VpcConfig") and ctx.wants("SubnetAvailabilityZones"):
             properties["VpcConfig"] = _with_zones(function, zones)
-        return document(ctx, RESOURCE_TYPE, arn, name, properties)
-
-    yield from ctx.map(enrich, functions)
+        yield document(ctx, RESOURCE_TYPE, function["FunctionArn"], name, properties)

@@ -19,36 +19,30 @@ logger = logging.getLogger(__name__)
 
 SUBNET_ACTIONS = frozenset({"ec2:DescribeSubnets"})
 BACKUP_ACTIONS = frozenset({"backup:ListProtectedResources"})
-_FILTER_VALUES_MAX = 200
+_SUBNET_PAGE = 1000  # DescribeSubnets' largest page
 _SECONDS_PER_DAY = 86_400
 _EC2_MIN_PAGE = 5
 
 
-def subnet_zones(ctx: CollectorContext, subnet_ids: Iterable[str]) -> dict[str, str]:
-    """Map subnet id to Availability Zone name.
+def subnets(ctx: CollectorContext) -> list[dict[str, Any]]:
+    """Every subnet of ctx's region (DescribeSubnets), read once per run for every collector.
 
-    A ``subnet-id`` filter rather than ``SubnetIds``, so a deleted subnet is missing from the map
-    instead of failing the whole call.
-
-    Args:
-        ctx: The collector context.
-        subnet_ids: Subnets to look up; duplicates are fine.
-
-    Returns:
-        Subnet id to zone name, for the subnets that exist.
+    The whole region rather than the ids a collector names: one call per 1,000 subnets, where a
+    ``subnet-id`` filter takes at most 200 ids a call and each collector would send its own.
+    MaxResults is always sent: EC2 puts unpaginated describes in a slower rate bucket.
     """
-    ids = sorted(set(subnet_ids))
-    zones: dict[str, str] = {}
-    if not ids:
-        return zones
     ec2 = ctx.client("ec2")
-    for start in range(0, len(ids), _FILTER_VALUES_MAX):
-        chunk = ids[start : start + _FILTER_VALUES_MAX]
-        for subnet in paginate(
-            ec2, "describe_subnets", "Subnets", 1000, Filters=[{"Name": "subnet-id", "Values": chunk}]
-        ):
-            zones[subnet["SubnetId"]] = subnet["AvailabilityZone"]
-    return zones
+    page = ec2_page_size(ctx) or _SUBNET_PAGE
+    return ctx.shared(("ec2", "subnets"), lambda: list(paginate(ec2, "describe_subnets", "Subnets", page)))
+
+
+def subnet_zones(ctx: CollectorContext, subnet_ids: Iterable[str]) -> dict[str, str]:
+    """Map subnet id to Availability Zone name for the ``subnet_ids`` that exist (a deleted subnet
+    is missing from the map); duplicates are fine."""
+    ids = set(subnet_ids)
+    if not ids:
+        return {}
+    return {subnet["SubnetId"]: subnet["AvailabilityZone"] for subnet in subnets(ctx) if subnet["SubnetId"] in ids}
 
 
 # Error codes meaning "deleted between the list call and this one": skip the resource, not the unit.

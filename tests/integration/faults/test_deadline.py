@@ -1,6 +1,6 @@
 """Lambda time running out: collection stops at the deadline, keeps what it has, and reports partial.
 
-A slow unit is a ``before-send`` hook that holds RDS calls until the test releases them, then fails
+A slow unit is a ``before-send`` hook that holds RDS (or SQS) calls until the test releases them, then fails
 them with an error botocore does not retry, so an abandoned worker thread ends quickly and never
 reaches past moto.
 """
@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from relaudit.handlers import handler
+from relaudit.inventory import start_order
 from relaudit.models.request import AuditRequest
 from relaudit.run import DEADLINE_EXCEEDED, run
 from tests.conftest import FakeLambdaContext
@@ -35,15 +36,15 @@ class ReleasedError(Exception):
 
 @pytest.fixture
 def held_rds(account: Any) -> Iterator[Any]:
-    """install(session): RDS calls made through ``session`` hang until the test ends."""
+    """install(session, service="rds"): that service's calls made through ``session`` hang until the test ends."""
     gate = threading.Event()
 
     def hold(**_: Any) -> None:
         gate.wait(30)
         raise ReleasedError("released by the test")
 
-    def install(session: Any) -> None:
-        session.events.register_first("before-send.rds", hold)
+    def install(session: Any, service: str = "rds") -> None:
+        session.events.register_first(f"before-send.{service}", hold)
 
     yield install
     gate.set()
@@ -56,14 +57,15 @@ def request(max_workers: int) -> AuditRequest:
 def test_units_not_started_by_the_deadline_are_never_called(held_rds: Any, make_factory: Any, catalog: Any) -> None:
     faults = Faults()
     factory = make_factory(faults)
-    held_rds(factory.session)
-    # One worker: the RDS unit (first in order) holds it, the SQS unit waits in the queue.
+    held_rds(factory.session, "sqs")
+    # One worker: the SQS unit (a long unit, started first) holds it, the RDS unit waits in the queue.
+    assert start_order([RDS, SQS]) == [SQS, RDS]
     result = run(request(1), catalog, factory, deadline=time.monotonic() + SLACK)
     messages = {g.resource_type: g.message for g in result.coverage_gaps}
     assert {g.error_code for g in result.coverage_gaps} == {DEADLINE_EXCEEDED}
-    assert "while this unit ran" in messages[RDS]
-    assert "before this unit started" in messages[SQS]
-    assert not [call for _, call in faults.calls if call.service == "sqs"]
+    assert "while this unit ran" in messages[SQS]
+    assert "before this unit started" in messages[RDS]
+    assert not [call for _, call in faults.calls if call.service == "rds"]
     assert result.findings == []
 
 

@@ -190,3 +190,40 @@ def test_a_check_failing_on_real_data_is_a_gap_not_a_crash(tmp_path: Any, make_f
     assert by_check[("sqs-queue-dlq-arn-set", "orders")] == "PASSED"
     assert len([k for k in by_check if k[0] == "sqs-queue-redrive-policy-configured"]) == 3  # unaffected
     assert result.summary.result == "partial"
+
+
+MIXED_TYPES_CHECK = """\
+id: sqs-queue-name-numeric
+title: Queue name compared as a number
+resource_type: AWS::SQS::Queue
+severity: LOW
+best_practice: REL05-BP04
+passes_when: "QueueName >= `0`"
+remediation: {text: None., url: "https://example.com/n"}
+examples:
+  - {name: numeric, expect: PASSED, resource: {QueueName: 5}}
+  - {name: negative, expect: FAILED, resource: {QueueName: -5}}
+"""
+
+
+def test_a_check_ordering_a_string_against_a_number_is_not_a_crash(
+    tmp_path: Any, make_factory: Any, catalog: Any
+) -> None:
+    """Its example has a number where real queues have a string. jmespath 1.1 raises TypeError (not
+    a JMESPathError) for `'orders' >= 0`, 1.0 gave null: either way the run completes, with
+    findings or the check's evaluation gap."""
+    from relaudit.catalog.loader import Catalog, load_check
+    from relaudit.inventory import COLLECTORS
+    from relaudit.models.request import AuditRequest
+    from relaudit.run import CHECK_EVALUATION_ERROR, run
+
+    (tmp_path / "sqs-queue-name-numeric.yaml").write_text(MIXED_TYPES_CHECK)
+    user = load_check(tmp_path / "sqs-queue-name-numeric.yaml", COLLECTORS)
+    request = AuditRequest(regions=["us-east-1"], checks=[user.id])
+    result = run(request, Catalog(checks={user.id: user}), make_factory())
+    gaps = [g for g in result.coverage_gaps if g.error_code == CHECK_EVALUATION_ERROR]
+    if gaps:
+        assert "sqs-queue-name-numeric" in gaps[0].message and "3 resource(s)" in gaps[0].message
+    else:
+        assert {f.status.value for f in result.findings} == {"FAILED"}
+        assert len(result.findings) == 3
