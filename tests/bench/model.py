@@ -168,4 +168,29 @@ def minimal_calls(fields: dict[str, set[str]], manifest: dict[str, dict[str, Any
     return dict(minimal)
 
 
-MODELED_TYPES = frozenset({FUNCTION, QUEUE, DB, LB, ASG, REST_STAGE, HTTP_STAGE})
+# Every operation minimal_calls can count (sts: the plan's GetCallerIdentity).
+MODELED_OPERATIONS = frozenset(
+    {
+        *LIST_OPERATIONS,
+        ("sts", "GetCallerIdentity"),
+        ("lambda", "GetFunction"),
+        ("lambda", "ListFunctionEventInvokeConfigs"),
+        ("lambda", "GetPolicy"),
+        ("lambda", "ListEventSourceMappings"),
+        ("ec2", "DescribeSubnets"),
+        ("cloudwatch", "DescribeAlarms"),
+        ("cloudwatch", "GetMetricData"),
+        ("sqs", "GetQueueAttributes"),
+        ("sns", "ListSubscriptions"),
+        ("events", "ListEventBuses"),
+        ("events", "ListRules"),
+        ("backup", "ListProtectedResources"),
+        ("elbv2", "DescribeLoadBalancerAttributes"),
+        ("apigateway", "GetStages"),
+        ("apigateway", "GetUsagePlans"),
+        ("apigateway", "GetResources"),
+        ("apigatewayv2", "GetStages"),
+        ("apigatewayv2", "GetRoutes"),
+        ("apigatewayv2", "GetIntegrations"),
+    }
+)

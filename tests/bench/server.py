@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
+    from relaudit.demo.moto_gaps import MotoGapsMiddleware
     from tests.bench.awslike import AwsLikeMiddleware
 
     class KeepAliveHandler(MotoRequestHandler):
@@ -78,7 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     manifest = seed(args.resources, regions, args.skew) if args.resources else {}
     seed_seconds = time.monotonic() - started
     low, high = (float(x) for x in args.latency.split(","))
-    app = AwsLikeMiddleware(DomainDispatcherApplication(create_backend_app), (low, high), not args.no_throttle)
+    # The three APIs moto 5.2 lacks (Lambda GetAccountSettings, Backup ListProtectedResources,
+    # Service Quotas lists) are answered as the demo answers them, behind the same latency and buckets.
+    moto_app = MotoGapsMiddleware(DomainDispatcherApplication(create_backend_app))
+    app = AwsLikeMiddleware(moto_app, (low, high), not args.no_throttle)
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=KeepAliveHandler)
     host, port = server.server_address[:2]
 
