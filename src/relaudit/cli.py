@@ -20,7 +20,6 @@ from relaudit.models.check import Severity, Status
 from relaudit.models.request import SECRET_FIELDS, AuditRequest
 from relaudit.run import run
 from relaudit.sinks import local
-from relaudit.sinks.dynamodb import ensure_table
 
 if TYPE_CHECKING:
     from typing import TextIO
@@ -171,6 +170,8 @@ def _audit(args: argparse.Namespace) -> int:
     if args.create_table:
         if not request.table:
             raise BadRequestError("--create-table", "name the table with --table NAME")
+        from relaudit.sinks.dynamodb import ensure_table  # only with --create-table
+
         if ensure_table(factory.client("dynamodb"), request.table):
             print(f"relaudit: created table {request.table} in {factory.home_region}", file=sys.stderr)
     progress = _progress if sys.stderr.isatty() else None

