@@ -4,7 +4,12 @@ Lower bound for one account, regions in parallel:
   T_conc = calls x mean latency / concurrency     (Little's law)
   T_rate = max over (region, bucket) of max(0, calls_b - burst_b) / rate_b
   T_path = max over list calls of (pages + 1) x mean latency   (pages are sequential)
-  bound  = max(T_conc, T_rate, T_path)
+  T_cpu  = calls x CPU per call / one vCPU (a Python process)
+  bound  = max(T_conc, T_rate, T_path)                     (the network's bound)
+  full   = max(T_conc, T_rate, T_path, T_cpu) + T_cold     (reference §6, T_write aside)
+
+T_cpu uses the reference's estimate of 3 ms a call; T_cold, for a CLI, is the start-up budget
+the issue sets (0.5 s from process start to the first call).
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from relaudit.ratelimit import buckets_for
 from tests.bench.seed import ASG, DB, FUNCTION, HTTP_STAGE, LB, QUEUE, REST_STAGE
 
 CallKey = tuple[str, str, str]  # (region, service, operation)
+CPU_PER_CALL = 0.003  # seconds of client CPU per call (reference §6, estimate)
+COLD_START = 0.5  # seconds from process start to the first call (the issue's start-up target)
 
 # The list call that starts each unit; its pages are sequential (T_path).
 LIST_OPERATIONS = {
@@ -45,8 +52,18 @@ class Bound:
 
     @property
     def seconds(self) -> float:
-        """The lower bound itself."""
+        """The network's bound: latency, rate buckets and sequential pages."""
         return max(self.t_conc, self.t_rate, self.t_path)
+
+    @property
+    def t_cpu(self) -> float:
+        """Client CPU at the reference's 3 ms a call, on one vCPU."""
+        return self.calls * CPU_PER_CALL
+
+    @property
+    def full_seconds(self) -> float:
+        """The reference's bound for one account: the network's or CPU's, plus the cold start."""
+        return max(self.seconds, self.t_cpu) + COLD_START
 
     @property
     def binding(self) -> str:

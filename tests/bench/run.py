@@ -119,6 +119,8 @@ class Result:
             },
             "top_buckets": [{**b, "s": round(b["s"], 2)} for b in self.bound.buckets],
             "ratio": round(self.child.wall / self.bound.seconds, 2) if self.bound.seconds else None,
+            "full_bound_s": round(self.bound.full_seconds, 2),
+            "full_ratio": round(self.child.wall / self.bound.full_seconds, 2),
             "minimal_calls": self.minimal,
             "modeled_calls": self.modeled_calls,
             "calls_ratio": round(self.modeled_calls / self.minimal, 2) if self.minimal else None,
@@ -412,6 +414,8 @@ def _row(result: Result) -> str:
         f" t_rate {terms['t_rate']} t_path {terms['t_path']}, C={terms['concurrency']},"
         f" mean latency {data['mean_latency_s'] * 1000:.1f}ms)"
         f"  wall/bound x{data['ratio']}\n"
+        f"           with CPU (3 ms a call) and the 0.5 s start-up: {data['full_bound_s']:.2f}s,"
+        f" wall/bound x{data['full_ratio']}\n"
         f"           top bucket {data['top_buckets'][:1]}\n"
         f"           per service: {per_service}\n"
         f"           result {data['summary'].get('result')} resources {data['summary'].get('resources')}"

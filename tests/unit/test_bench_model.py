@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.bench.model import MODELED_OPERATIONS, lower_bound, minimal_calls
 from tests.bench.seed import ASG, DB, FUNCTION, HTTP_STAGE, LB, QUEUE, REST_STAGE
 
@@ -42,3 +44,12 @@ def test_the_lambda_bucket_binds_a_function_heavy_account() -> None:
     assert bound.binding == "rate bucket"
     assert bound.buckets[0]["bucket"] == "lambda:control-plane"
     assert round(bound.seconds, 1) == round((1500 + 30 - 15) / 15, 1)
+
+
+def test_the_full_bound_adds_cpu_and_the_cold_start_for_small_selections() -> None:
+    """A latency-bound selection's network bound is tenths of a second; the reference's bound adds
+    client CPU (3 ms a call on one vCPU) when it is larger, and the 0.5 s start-up."""
+    calls = minimal_calls({FUNCTION: {"ReservedConcurrentExecutions"}}, manifest(functions=120))
+    bound = lower_bound(calls, latency=0.035, concurrency=32)
+    assert bound.seconds < bound.t_cpu
+    assert bound.full_seconds == pytest.approx(bound.t_cpu + 0.5)

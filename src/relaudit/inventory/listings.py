@@ -25,21 +25,27 @@ def _not_found(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ResourceNotFoundException"
 
 
+def listed(
+    ctx: CollectorContext, service: str, operation: str, key: str, page_size: int | None = None, **kwargs: str
+) -> list[dict[str, Any]]:
+    """Every item under ``key`` of a paginated ``operation``, listed once per run for the region
+    (``page_size`` default: ``ctx.page_size``; ``kwargs`` are the call's parameters)."""
+    client = ctx.client(service)
+    size = page_size or ctx.page_size
+    return ctx.shared(
+        (service, operation, *sorted(kwargs.items())),
+        lambda: list(paginate(client, operation, key, size, **kwargs)),
+    )
+
+
 def functions(ctx: CollectorContext) -> list[dict[str, Any]]:
     """Every Lambda function of the region (ListFunctions)."""
-    lam = ctx.client("lambda")
-    return ctx.shared(
-        ("lambda", "functions"), lambda: list(paginate(lam, "list_functions", "Functions", ctx.page_size))
-    )
+    return listed(ctx, "lambda", "list_functions", "Functions")
 
 
 def event_source_mappings(ctx: CollectorContext) -> list[dict[str, Any]]:
     """Every event source mapping of the region (ListEventSourceMappings)."""
-    lam = ctx.client("lambda")
-    return ctx.shared(
-        ("lambda", "event-source-mappings"),
-        lambda: list(paginate(lam, "list_event_source_mappings", "EventSourceMappings", ctx.page_size)),
-    )
+    return listed(ctx, "lambda", "list_event_source_mappings", "EventSourceMappings")
 
 
 def event_invoke_configs(ctx: CollectorContext, function_arn: str) -> list[dict[str, Any]]:
@@ -102,10 +108,7 @@ def unqualified_config(configs: list[dict[str, Any]], function_arn: str) -> dict
 
 def rest_apis(ctx: CollectorContext) -> list[dict[str, Any]]:
     """Every REST API of the region (GetRestApis)."""
-    apigw = ctx.client("apigateway")
-    return ctx.shared(
-        ("apigateway", "rest-apis"), lambda: list(paginate(apigw, "get_rest_apis", "items", ctx.page_size))
-    )
+    return listed(ctx, "apigateway", "get_rest_apis", "items")
 
 
 def rest_stages(ctx: CollectorContext, api_id: str) -> list[dict[str, Any]]:
@@ -118,22 +121,14 @@ def rest_stages(ctx: CollectorContext, api_id: str) -> list[dict[str, Any]]:
 
 def usage_plans(ctx: CollectorContext) -> list[dict[str, Any]]:
     """Every usage plan of the region (GetUsagePlans)."""
-    apigw = ctx.client("apigateway")
-    return ctx.shared(
-        ("apigateway", "usage-plans"), lambda: list(paginate(apigw, "get_usage_plans", "items", ctx.page_size))
-    )
+    return listed(ctx, "apigateway", "get_usage_plans", "items")
 
 
 def http_apis(ctx: CollectorContext) -> list[dict[str, Any]]:
     """Every HTTP and WebSocket API of the region (API Gateway v2 GetApis)."""
-    apigw = ctx.client("apigatewayv2")
-    return ctx.shared(("apigatewayv2", "apis"), lambda: list(paginate(apigw, "get_apis", "Items", ctx.page_size)))
+    return listed(ctx, "apigatewayv2", "get_apis", "Items")
 
 
 def http_stages(ctx: CollectorContext, api_id: str) -> list[dict[str, Any]]:
     """An HTTP or WebSocket API's stages (API Gateway v2 GetStages)."""
-    apigw = ctx.client("apigatewayv2")
-    return ctx.shared(
-        ("apigatewayv2", "stages", api_id),
-        lambda: list(paginate(apigw, "get_stages", "Items", ctx.page_size, ApiId=api_id)),
-    )
+    return listed(ctx, "apigatewayv2", "get_stages", "Items", ApiId=api_id)

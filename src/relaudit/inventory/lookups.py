@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from relaudit.inventory import listings
 from relaudit.inventory.base import paginate
 
 if TYPE_CHECKING:
@@ -31,9 +32,7 @@ def subnets(ctx: CollectorContext) -> list[dict[str, Any]]:
     ``subnet-id`` filter takes at most 200 ids a call and each collector would send its own.
     MaxResults is always sent: EC2 puts unpaginated describes in a slower rate bucket.
     """
-    ec2 = ctx.client("ec2")
-    page = ec2_page_size(ctx) or _SUBNET_PAGE
-    return ctx.shared(("ec2", "subnets"), lambda: list(paginate(ec2, "describe_subnets", "Subnets", page)))
+    return listings.listed(ctx, "ec2", "describe_subnets", "Subnets", ec2_page_size(ctx) or _SUBNET_PAGE)
 
 
 def subnet_zones(ctx: CollectorContext, subnet_ids: Iterable[str]) -> dict[str, str]:
