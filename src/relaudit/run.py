@@ -190,14 +190,14 @@ def inventory_accounts(
     # Per-resource calls (ctx.map) run on a second pool: sharing the units' pool could deadlock.
     # A thread waiting for a rate-limit token holds its slot, so the pool is four times the
     # units' pool: a slow bucket (API Gateway's GetResources at 2.5/s) must not starve another
-    # unit's Lambda calls. Each unit has max_workers / 2 items in flight, enough for a fast bucket
-    # (100/s x 50 ms = 5 calls in flight). Measured at 1,000 resources (make bench): a 16-thread
-    # pool took 17 s for all checks; 64 threads with windows of 4, 8 and 16: 12.4-13.1 s,
-    # 10.8-11.5 s and 12.8-13.2 s.
+    # unit's Lambda calls. Each unit has max_workers / 4 items in flight, enough for a fast bucket
+    # (100/s x 35 ms = 3.5 calls in flight). Measured (make bench): a 16-thread pool took 17 s at
+    # 1,000 resources with all checks; 64 threads with windows of 4 or 8, 11.5-14 s either way;
+    # at 10,000 resources windows of 4 took 112-113 s, of 8 127 s (more threads, same buckets).
     enrichment = ThreadPoolExecutor(
         max_workers=ENRICHMENT_THREADS_PER_WORKER * max_workers, thread_name_prefix="relaudit-enrich"
     )
-    mapper = windowed_map(enrichment, max(2, max_workers // 2))
+    mapper = windowed_map(enrichment, max(2, max_workers // 4))
     pending: dict[Future[Any], Unit | str] = {}  # a unit, or the account being planned
     counts = {"done": 0, "units": 0}
 
