@@ -13,10 +13,11 @@ if TYPE_CHECKING:
 
 RESOURCE_TYPE = "AWS::AutoScaling::AutoScalingGroup"
 IAM_ACTIONS = frozenset({"autoscaling:DescribeAutoScalingGroups"})
+_PAGE = 100  # DescribeAutoScalingGroups' largest page (the default is 50)
 
 
 def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     """Yield every Auto Scaling group."""
     autoscaling = ctx.client("autoscaling")
-    for group in paginate(autoscaling, "describe_auto_scaling_groups", "AutoScalingGroups", ctx.page_size):
+    for group in paginate(autoscaling, "describe_auto_scaling_groups", "AutoScalingGroups", ctx.page_size or _PAGE):
         yield document(ctx, RESOURCE_TYPE, group["AutoScalingGroupARN"], group["AutoScalingGroupName"], group)

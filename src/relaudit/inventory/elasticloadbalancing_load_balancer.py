@@ -19,6 +19,7 @@ RESOURCE_TYPE = "AWS::ElasticLoadBalancing::LoadBalancer"
 IAM_ACTIONS = frozenset(
     {"elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeLoadBalancerAttributes"}
 )
+_PAGE = 400  # DescribeLoadBalancers' largest page (the default is smaller)
 
 
 def _attributes(ctx: CollectorContext, name: str) -> dict[str, Any] | None:
@@ -38,7 +39,7 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     draining) is fetched, per load balancer through ``ctx.map``, only when a selected check reads it.
     """
     elb = ctx.client("elb")
-    balancers = list(paginate(elb, "describe_load_balancers", "LoadBalancerDescriptions", ctx.page_size))
+    balancers = list(paginate(elb, "describe_load_balancers", "LoadBalancerDescriptions", ctx.page_size or _PAGE))
     names = [balancer["LoadBalancerName"] for balancer in balancers]
     wanted = ctx.wants("LoadBalancerAttributes")
     attributes = ctx.map(partial(_attributes, ctx), names) if wanted else iter([{}] * len(names))

@@ -19,6 +19,7 @@ RESOURCE_TYPE = "AWS::ElasticLoadBalancingV2::LoadBalancer"
 IAM_ACTIONS = frozenset(
     {"elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeLoadBalancerAttributes"}
 )
+_PAGE = 400  # DescribeLoadBalancers' largest page (the default is smaller)
 
 
 def _attributes(ctx: CollectorContext, arn: str) -> dict[str, Any] | None:
@@ -38,7 +39,7 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     (read them as ``Attributes."deletion_protection.enabled"``), fetched through ``ctx.map``.
     """
     elbv2 = ctx.client("elbv2")
-    balancers = list(paginate(elbv2, "describe_load_balancers", "LoadBalancers", ctx.page_size))
+    balancers = list(paginate(elbv2, "describe_load_balancers", "LoadBalancers", ctx.page_size or _PAGE))
     arns = [balancer["LoadBalancerArn"] for balancer in balancers]
     wanted = ctx.wants("Attributes")
     attributes = ctx.map(partial(_attributes, ctx), arns) if wanted else iter([{}] * len(arns))
