@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]
+Consumer = Callable[[list["ResourceDocument"]], None]
 DEADLINE_EXCEEDED = "DeadlineExceeded"
 ENRICHMENT_THREADS_PER_WORKER = 4
 
@@ -108,45 +109,6 @@ def collect_unit(
         IncompleteUnitError: The collector finished but an enrichment failed; it carries the
             documents, which are still evaluated, and the unit is reported as a gap.
     """
-    ctx = _context(unit, factory, partition, needs, page_size, deadline, mapper, lookups)
-    documents = list(load_collector(unit.resource_type).collect(ctx))
-    if ctx.incomplete:
-        raise IncompleteUnitError(documents, ctx.incomplete)
-    return documents
-
-
-def evaluate_unit(
-    unit: Unit,
-    factory: ClientFactory,
-    partition: str,
-    evaluation: Evaluation,
-    needs: frozenset[str] | None = None,
-    deadline: float | None = None,
-    mapper: Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]] | None = None,
-    lookups: SharedLookups | None = None,
-) -> tuple[Batch, list[tuple[str, Exception]]]:
-    """Run one collector for one unit and evaluate each document as it is yielded, in this thread:
-    a unit's documents are never all held, only its findings. Raises as :func:`collect_unit` does.
-
-    Returns:
-        The unit's findings, and the enrichments that failed (``(field, error)``; the unit is
-        then a gap, but its findings still count).
-    """
-    ctx = _context(unit, factory, partition, needs, None, deadline, mapper, lookups)
-    batch = evaluation.evaluate(load_collector(unit.resource_type).collect(ctx))
-    return batch, list(ctx.incomplete)
-
-
-def _context(
-    unit: Unit,
-    factory: ClientFactory,
-    partition: str,
-    needs: frozenset[str] | None,
-    page_size: int | None,
-    deadline: float | None,
-    mapper: Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]] | None,
-    lookups: SharedLookups | None,
-) -> CollectorContext:
     if deadline is not None and time.monotonic() >= deadline:
         raise DeadlineExceededError("not collected: the run's deadline passed before this unit started")
     ctx = CollectorContext(unit.account_id, unit.region, factory.bound(unit.region), partition, page_size, needs)
@@ -154,7 +116,10 @@ def _context(
         ctx = dataclasses.replace(ctx, mapper=mapper)
     if lookups is not None:
         ctx = dataclasses.replace(ctx, lookups=lookups)
-    return ctx
+    documents = list(load_collector(unit.resource_type).collect(ctx))
+    if ctx.incomplete:
+        raise IncompleteUnitError(documents, ctx.incomplete)
+    return documents
 
 
 @dataclass(frozen=True)
@@ -169,23 +134,29 @@ def inventory(
     plan: Plan,
     factory: ClientFactory,
     max_workers: int,
-    evaluation: Evaluation,
     progress: Progress | None = None,
     deadline: float | None = None,
-) -> list[CoverageGap]:
-    """Collect and evaluate every (region, type) unit of ``plan`` (one account; see :func:`inventory_accounts`)."""
-    _, gaps = inventory_accounts({}, max_workers, evaluation, progress, deadline, planned=[Target(plan, factory)])
-    return gaps
+    consume: Consumer | None = None,
+) -> tuple[list[ResourceDocument], list[CoverageGap]]:
+    """Collect every (region, type) unit of ``plan`` concurrently (one account; see :func:`inventory_accounts`).
+
+    Returns the documents, unless ``consume`` takes each unit's documents as it ends (then none).
+    """
+    kept: list[ResourceDocument] = []
+    _, gaps = inventory_accounts(
+        {}, max_workers, progress, deadline, planned=[Target(plan, factory)], consume=consume or kept.extend
+    )
+    return kept, gaps
 
 
 def inventory_accounts(
     planners: Mapping[str, Callable[[], Target]],
     max_workers: int,
-    evaluation: Evaluation,
     progress: Progress | None = None,
     deadline: float | None = None,
     gap_regions: Sequence[str] = (),
     planned: Sequence[Target] = (),
+    consume: Consumer | None = None,
 ) -> tuple[list[Target], list[CoverageGap]]:
     """Plan each account, then collect its (region, type) units, all on one thread pool.
 
@@ -205,14 +176,15 @@ def inventory_accounts(
     running then become ``DeadlineExceeded`` gaps; the pool is not waited for, so the caller can
     still flush what was collected.
 
-    Each unit evaluates its documents in its own thread as its collector yields them; its
-    findings join ``evaluation`` when it ends (a unit the deadline abandons adds none), so no
-    list of a unit's or the account's documents is ever held.
+    Each unit's documents go to ``consume`` as soon as the unit ends, on the calling thread
+    (:class:`Evaluation` turns them into findings while slower units are still collecting, and
+    nothing holds every document of a large account at once).
 
     Returns:
         The accounts planned and the coverage gaps.
     """
     targets: list[Target] = []
+    consume = consume or (lambda documents: None)
     gaps: list[CoverageGap] = []
     pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="relaudit")
     # Per-resource calls (ctx.map) run on a second pool: sharing the units' pool could deadlock.
@@ -239,11 +211,10 @@ def inventory_accounts(
                 unit = Unit(plan.account_id, region, resource_type)
                 needs = plan.needs(resource_type)
                 future = pool.submit(
-                    evaluate_unit,
+                    collect_unit,
                     unit,
                     target.factory,
                     plan.partition,
-                    evaluation,
                     needs,
                     deadline=deadline,
                     mapper=mapper,
@@ -273,7 +244,7 @@ def inventory_accounts(
                         targets.append(planned_target)
                         submit_units(planned_target)
                     continue
-                _collected(key, future, evaluation, gaps)
+                _collected(key, future, consume, gaps)
                 counts["done"] += 1
                 if progress:
                     progress(counts["done"], counts["units"], str(key))
@@ -314,23 +285,22 @@ def _planned(account: str, future: Future[Any], gap_regions: Sequence[str], gaps
     return target
 
 
-def _collected(unit: Unit, future: Future[Any], evaluation: Evaluation, gaps: list[CoverageGap]) -> None:
-    """Add a finished unit's findings, and its gap if it has one."""
+def _collected(unit: Unit, future: Future[Any], consume: Consumer, gaps: list[CoverageGap]) -> None:
+    """Hand a finished unit's documents on, or record its gap."""
     try:
-        batch, incomplete = future.result()
+        documents = future.result()
+    except IncompleteUnitError as exc:
+        logger.warning("unit incomplete", extra={"unit": str(unit), "field": exc.field_name})
+        consume(exc.documents)
+        gaps.append(_gap(unit, exc.cause).model_copy(update={"message": str(exc)[:1000]}))
     except (ClientError, BotoCoreError, DeadlineExceededError) as exc:
         logger.warning("unit failed", extra={"unit": str(unit), "error": _error_code(exc)})
         gaps.append(_gap(unit, exc))
-        return
     except Exception as exc:
         logger.exception("collector error", extra={"unit": str(unit)})
         gaps.append(_gap(unit, exc))
-        return
-    evaluation.add(batch)
-    if incomplete:
-        error = IncompleteUnitError([], incomplete)
-        logger.warning("unit incomplete", extra={"unit": str(unit), "field": error.field_name})
-        gaps.append(_gap(unit, error.cause).model_copy(update={"message": str(error)[:1000]}))
+    else:
+        consume(documents)
 
 
 def _abandon(future: Future[Any]) -> DeadlineExceededError:
@@ -353,18 +323,6 @@ def _gap(unit: Unit, exc: Exception) -> CoverageGap:
 CHECK_EVALUATION_ERROR = "CheckEvaluationError"
 
 
-Failures = dict[tuple[str, str, str, str], list[tuple[str, Exception]]]  # (account, region, type, check)
-
-
-@dataclass
-class Batch:
-    """One unit's findings, evaluation failures and resource count."""
-
-    findings: list[Finding] = dataclasses.field(default_factory=list)
-    failures: Failures = dataclasses.field(default_factory=lambda: defaultdict(list))
-    resources: int = 0
-
-
 class Evaluation:
     """Findings of the selected checks, evaluated unit by unit as documents arrive.
 
@@ -380,29 +338,17 @@ class Evaluation:
             self._by_type[check.definition.resource_type].append(check)
         self.findings: list[Finding] = []
         self.resources = 0
-        self._failures: Failures = defaultdict(list)
+        self._failures: dict[tuple[str, str, str, str], list[tuple[str, Exception]]] = defaultdict(list)
 
-    def evaluate(self, documents: Iterable[ResourceDocument]) -> Batch:
-        """Evaluate every selected check of each document's type (the documents are not kept).
-
-        Thread-safe: it only reads the checks; the batch is the caller's until :meth:`add`.
-        """
-        batch = Batch()
+    def add(self, documents: Iterable[ResourceDocument]) -> None:
+        """Evaluate every selected check of each document's type (the documents are not kept)."""
         for doc in documents:
-            batch.resources += 1
+            self.resources += 1
             for check in self._by_type.get(doc.resource_type, ()):
                 try:
-                    batch.findings.append(evaluate(check, doc))
+                    self.findings.append(evaluate(check, doc))
                 except EVALUATION_ERRORS as exc:
-                    batch.failures[(doc.account_id, doc.region, doc.resource_type, check.id)].append((doc.arn, exc))
-        return batch
-
-    def add(self, batch: Batch) -> None:
-        """Take a unit's findings into the run's (on one thread: the run's)."""
-        self.findings.extend(batch.findings)
-        self.resources += batch.resources
-        for key, failed in batch.failures.items():
-            self._failures[key].extend(failed)
+                    self._failures[(doc.account_id, doc.region, doc.resource_type, check.id)].append((doc.arn, exc))
 
     def finish(self, gaps: list[CoverageGap]) -> list[Finding]:
         """The findings in report order; evaluation failures appended to ``gaps``."""
@@ -511,13 +457,13 @@ def run(
         planners = {account: _member_planner(request, catalog, account, members.get(account)) for account in accounts}
         evaluation = Evaluation(checks)
         targets, gaps = inventory_accounts(
-            planners, request.max_workers, evaluation, progress, deadline, request.regions
+            planners, request.max_workers, progress, deadline, request.regions, consume=evaluation.add
         )
     else:
         plan = make_plan(request, catalog, factory)
         accounts, checks, targets = [plan.account_id], plan.checks, [Target(plan, factory)]
         evaluation = Evaluation(checks)
-        gaps = inventory(plan, factory, request.max_workers, evaluation, progress, deadline)
+        _, gaps = inventory(plan, factory, request.max_workers, progress, deadline, consume=evaluation.add)
     plans = [target.plan for target in targets]
     findings = evaluation.finish(gaps)
     gaps.sort(key=lambda g: (g.account_id, g.region, g.resource_type))
