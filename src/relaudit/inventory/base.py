@@ -103,7 +103,8 @@ class CollectorContext:
         """Yield ``fn(item)`` for every item, in order, possibly several at a time.
 
         For per-resource enrichment (one or more API calls per resource): ``fn`` must touch only
-        its item, ``self.client`` and ``self.enrichment_failed``, which are thread-safe.
+        its item, ``self.client``, ``self.shared`` and ``self.enrichment_failed``, which are
+        thread-safe.
         """
         results: Iterator[R] = self.mapper(fn, items)
         return results
