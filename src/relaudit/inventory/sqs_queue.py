@@ -54,35 +54,15 @@ def _unqualified(function_arn: str) -> str:
     return ":".join(function_arn.split(":")[:7])  # drop a :version or :alias qualifier
 
 
-class _LambdaView:
-    """Functions and event source mappings of the region, listed only when needed (and once per
-    region for every collector: see ``listings``)."""
-
-    def __init__(self, ctx: CollectorContext) -> None:
-        self._ctx = ctx
-
-    @property
-    def functions(self) -> list[dict[str, Any]]:
-        return listings.functions(self._ctx)
-
-    def loaded(self) -> _LambdaView:
-        """This view with functions and mappings read (raises what the Lambda API raises)."""
-        _ = self.functions, self.mappings
-        return self
-
-    @property
-    def mappings(self) -> list[dict[str, Any]]:
-        return listings.event_source_mappings(self._ctx)
-
-
-def _lambda_dead_letter_uses(ctx: CollectorContext, view: _LambdaView) -> Iterator[tuple[str, Source]]:
+def _lambda_dead_letter_uses(ctx: CollectorContext) -> Iterator[tuple[str, Source]]:
     """(queue ARN, user) for function DLQs, async on-failure destinations and mapping on-failure destinations."""
     function_type = "AWS::Lambda::Function"
 
     def configs(function: dict[str, Any]) -> list[dict[str, Any]]:
         return listings.event_invoke_configs(ctx, function["FunctionArn"])
 
-    for function, function_configs in zip(view.functions, ctx.map(configs, view.functions), strict=True):
+    functions = listings.functions(ctx)
+    for function, function_configs in zip(functions, ctx.map(configs, functions), strict=True):
         target = (function.get("DeadLetterConfig") or {}).get("TargetArn")
         if target:
             yield target, {"Type": function_type, "Arn": function["FunctionArn"]}
@@ -90,7 +70,7 @@ def _lambda_dead_letter_uses(ctx: CollectorContext, view: _LambdaView) -> Iterat
             destination = ((config.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
             if destination:
                 yield destination, {"Type": function_type, "Arn": config.get("FunctionArn") or function["FunctionArn"]}
-    for mapping in view.mappings:
+    for mapping in listings.event_source_mappings(ctx):
         destination = ((mapping.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
         if destination:
             arn = mapping.get("EventSourceMappingArn") or mapping["UUID"]
@@ -111,12 +91,12 @@ def _messaging_dead_letter_uses(ctx: CollectorContext) -> Iterator[tuple[str, So
                 yield dlq, {"Type": events_rule.RESOURCE_TYPE, "Arn": rule["Arn"]}
 
 
-def _other_dead_letter_uses(ctx: CollectorContext, view: _LambdaView) -> list[tuple[str, Source]]:
-    return [*_lambda_dead_letter_uses(ctx, view), *_messaging_dead_letter_uses(ctx)]
+def _other_dead_letter_uses(ctx: CollectorContext) -> list[tuple[str, Source]]:
+    return [*_lambda_dead_letter_uses(ctx), *_messaging_dead_letter_uses(ctx)]
 
 
 def _dead_letter_sources(
-    ctx: CollectorContext, queues: list[dict[str, Any]], view: _LambdaView, everything: bool
+    ctx: CollectorContext, queues: list[dict[str, Any]], everything: bool
 ) -> tuple[dict[str, list[Source]], bool]:
     """Queue ARN -> what sends it failed messages, and whether that is known completely.
 
@@ -130,26 +110,28 @@ def _dead_letter_sources(
             sources[redrive["deadLetterTargetArn"]].append({"Type": RESOURCE_TYPE, "Arn": queue["QueueArn"]})
     if not everything:
         return sources, True
-    others = guarded(ctx, "DeadLetterSources", _other_dead_letter_uses, ctx, view)
+    others = guarded(ctx, "DeadLetterSources", _other_dead_letter_uses, ctx)
     for arn, source in others or []:
         if source not in sources[arn]:
             sources[arn].append(source)
     return sources, others is not None
 
 
-def _consumers(queue: dict[str, Any], view: _LambdaView) -> list[dict[str, Any]]:
-    """Lambda functions polling the queue, with their timeout (ListFunctions) and batching window."""
-    timeouts = {function["FunctionArn"]: function.get("Timeout") for function in view.functions}
-    return [
-        {
-            "FunctionArn": mapping.get("FunctionArn"),
-            "Timeout": timeouts.get(_unqualified(mapping.get("FunctionArn") or "")),
-            "MaximumBatchingWindowInSeconds": mapping.get("MaximumBatchingWindowInSeconds") or 0,
-            "State": mapping.get("State"),
-        }
-        for mapping in view.mappings
-        if mapping.get("EventSourceArn") == queue.get("QueueArn")
-    ]
+def _consumers_by_queue(ctx: CollectorContext) -> dict[str, list[dict[str, Any]]]:
+    """Queue ARN -> the Lambda functions polling it, with their timeout (ListFunctions) and
+    batching window; built once for all the region's queues."""
+    timeouts = {function["FunctionArn"]: function.get("Timeout") for function in listings.functions(ctx)}
+    consumers: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for mapping in listings.event_source_mappings(ctx):
+        consumers[mapping.get("EventSourceArn") or ""].append(
+            {
+                "FunctionArn": mapping.get("FunctionArn"),
+                "Timeout": timeouts.get(_unqualified(mapping.get("FunctionArn") or "")),
+                "MaximumBatchingWindowInSeconds": mapping.get("MaximumBatchingWindowInSeconds") or 0,
+                "State": mapping.get("State"),
+            }
+        )
+    return consumers
 
 
 def _timeout_multiple(visibility: int, consumers: list[dict[str, Any]]) -> float | None:
@@ -183,7 +165,7 @@ def _enrich(
     queue: dict[str, Any],
     sources: tuple[dict[str, list[Source]], bool],
     retention: dict[str, int],
-    view: _LambdaView | None,
+    consumers_by_queue: dict[str, list[dict[str, Any]]] | None,
 ) -> None:
     arn = queue["QueueArn"]
     own = sources[0].get(arn, [])
@@ -200,8 +182,8 @@ def _enrich(
     )
     local = target and target.split(":")[3:5] == [ctx.region, ctx.account_id]
     queue["DeadLetterTargetExists"] = (target in retention) if local else None
-    if view is not None:
-        consumers = _consumers(queue, view)
+    if consumers_by_queue is not None:
+        consumers = consumers_by_queue.get(arn, [])
         queue["ConsumerFunctions"] = consumers
         queue["ConsumerTimeoutMultiple"] = _timeout_multiple(int(queue.get("VisibilityTimeout") or 0), consumers)
 
@@ -229,15 +211,16 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     queues = _read_queues(ctx)
     if not queues:
         return
-    view = _LambdaView(ctx)
-    sources = _dead_letter_sources(ctx, queues, view, any(ctx.wants(f) for f in _DLQ_FIELDS))
-    consumers_view = (
-        guarded(ctx, "ConsumerFunctions", view.loaded) if any(ctx.wants(f) for f in _CONSUMER_FIELDS) else None
+    sources = _dead_letter_sources(ctx, queues, any(ctx.wants(f) for f in _DLQ_FIELDS))
+    consumers = (
+        guarded(ctx, "ConsumerFunctions", _consumers_by_queue, ctx)
+        if any(ctx.wants(f) for f in _CONSUMER_FIELDS)
+        else None
     )
     retention = {q["QueueArn"]: int(q.get("MessageRetentionPeriod") or 0) for q in queues}
     alarms = guarded(ctx, "Alarms", alarm_index.load_alarms, ctx) if ctx.wants("Alarms") else None
     for queue in queues:
-        _enrich(ctx, queue, sources, retention, consumers_view)
+        _enrich(ctx, queue, sources, retention, consumers)
         if alarms is not None:
             queue["Alarms"] = {
                 metric: alarms.find("AWS/SQS", metric, "QueueName", queue["QueueName"]) for metric in _ALARMED_METRICS
