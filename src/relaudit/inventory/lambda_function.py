@@ -7,8 +7,6 @@ import json
 import threading
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
 from relaudit.inventory import alarm_index, listings
 from relaudit.inventory.base import CollectorContext, document, paginate
 from relaudit.inventory.joins import guarded
@@ -54,16 +52,6 @@ API_PRINCIPALS = frozenset(
 _ALARMED_METRICS = ("Errors", "Throttles")
 
 
-def _not_found_is_none(call: Any, **kwargs: Any) -> dict[str, Any] | None:
-    try:
-        response: dict[str, Any] = call(**kwargs)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
-            return None
-        raise
-    return response
-
-
 def _principals(statement: dict[str, Any]) -> set[str]:
     actions = statement.get("Action")
     actions = actions if isinstance(actions, list) else [actions]
@@ -82,7 +70,9 @@ def triggers(ctx: CollectorContext, function_arn: str) -> dict[str, Any]:
     Returns ``{Principals, Async, Api}``: the service principals allowed (``function-url`` for a
     function URL), whether one invokes asynchronously, and whether one is a synchronous request path.
     """
-    response = _not_found_is_none(ctx.client("lambda").get_policy, FunctionName=function_arn)
+    response: dict[str, Any] | None = listings.not_found_is_none(
+        ctx.client("lambda").get_policy, FunctionName=function_arn
+    )
     statements: list[Any] = []
     if response:
         try:

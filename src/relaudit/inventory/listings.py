@@ -6,14 +6,18 @@ callers copy before they add a field.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import ClientError
 
 from relaudit.inventory.base import paginate
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from relaudit.inventory.base import CollectorContext
+
+T = TypeVar("T")
 
 FUNCTION_ACTIONS = frozenset({"lambda:ListFunctions"})
 MAPPING_ACTIONS = frozenset({"lambda:ListEventSourceMappings"})
@@ -21,8 +25,14 @@ INVOKE_CONFIG_ACTIONS = frozenset({"lambda:ListFunctionEventInvokeConfigs"})
 CONCURRENCY_ACTIONS = frozenset({"lambda:GetFunction"})
 
 
-def _not_found(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ResourceNotFoundException"
+def not_found_is_none(call: Callable[..., T], **kwargs: Any) -> T | None:
+    """``call(**kwargs)``, or None when the function it names is gone (ResourceNotFoundException)."""
+    try:
+        return call(**kwargs)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            return None
+        raise
 
 
 def listed(
@@ -58,8 +68,8 @@ def event_invoke_configs(ctx: CollectorContext, function_arn: str) -> list[dict[
     lam = ctx.client("lambda")
 
     def load() -> list[dict[str, Any]]:
-        try:
-            return list(
+        found = not_found_is_none(
+            lambda: list(
                 paginate(
                     lam,
                     "list_function_event_invoke_configs",
@@ -68,10 +78,8 @@ def event_invoke_configs(ctx: CollectorContext, function_arn: str) -> list[dict[
                     FunctionName=function_arn,
                 )
             )
-        except ClientError as exc:
-            if _not_found(exc):
-                return []  # deleted since ListFunctions
-            raise
+        )
+        return found or []  # none when deleted since ListFunctions
 
     return ctx.shared(("lambda", "event-invoke-configs", function_arn), load)
 
@@ -85,13 +93,8 @@ def reserved_concurrency(ctx: CollectorContext, function_arn: str) -> int | None
     lam = ctx.client("lambda")
 
     def load() -> int | None:
-        try:
-            concurrency = lam.get_function(FunctionName=function_arn).get("Concurrency") or {}
-        except ClientError as exc:
-            if _not_found(exc):
-                return None
-            raise
-        reserved: int | None = concurrency.get("ReservedConcurrentExecutions")
+        response = not_found_is_none(lam.get_function, FunctionName=function_arn) or {}
+        reserved: int | None = (response.get("Concurrency") or {}).get("ReservedConcurrentExecutions")
         return reserved
 
     return ctx.shared(("lambda", "reserved-concurrency", function_arn), load)
