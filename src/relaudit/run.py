@@ -134,29 +134,23 @@ def inventory(
     plan: Plan,
     factory: ClientFactory,
     max_workers: int,
+    consume: Consumer,
     progress: Progress | None = None,
     deadline: float | None = None,
-    consume: Consumer | None = None,
-) -> tuple[list[ResourceDocument], list[CoverageGap]]:
-    """Collect every (region, type) unit of ``plan`` concurrently (one account; see :func:`inventory_accounts`).
-
-    Returns the documents, unless ``consume`` takes each unit's documents as it ends (then none).
-    """
-    kept: list[ResourceDocument] = []
-    _, gaps = inventory_accounts(
-        {}, max_workers, progress, deadline, planned=[Target(plan, factory)], consume=consume or kept.extend
-    )
-    return kept, gaps
+) -> list[CoverageGap]:
+    """Collect every (region, type) unit of ``plan`` concurrently (one account; see :func:`inventory_accounts`)."""
+    _, gaps = inventory_accounts({}, max_workers, consume, progress, deadline, planned=[Target(plan, factory)])
+    return gaps
 
 
 def inventory_accounts(
     planners: Mapping[str, Callable[[], Target]],
     max_workers: int,
+    consume: Consumer,
     progress: Progress | None = None,
     deadline: float | None = None,
     gap_regions: Sequence[str] = (),
     planned: Sequence[Target] = (),
-    consume: Consumer | None = None,
 ) -> tuple[list[Target], list[CoverageGap]]:
     """Plan each account, then collect its (region, type) units, all on one thread pool.
 
@@ -184,7 +178,6 @@ def inventory_accounts(
         The accounts planned and the coverage gaps.
     """
     targets: list[Target] = []
-    consume = consume or (lambda documents: None)
     gaps: list[CoverageGap] = []
     pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="relaudit")
     # Per-resource calls (ctx.map) run on a second pool: sharing the units' pool could deadlock.
@@ -457,13 +450,13 @@ def run(
         planners = {account: _member_planner(request, catalog, account, members.get(account)) for account in accounts}
         evaluation = Evaluation(checks)
         targets, gaps = inventory_accounts(
-            planners, request.max_workers, progress, deadline, request.regions, consume=evaluation.add
+            planners, request.max_workers, evaluation.add, progress, deadline, request.regions
         )
     else:
         plan = make_plan(request, catalog, factory)
         accounts, checks, targets = [plan.account_id], plan.checks, [Target(plan, factory)]
         evaluation = Evaluation(checks)
-        _, gaps = inventory(plan, factory, request.max_workers, progress, deadline, consume=evaluation.add)
+        gaps = inventory(plan, factory, request.max_workers, evaluation.add, progress, deadline)
     plans = [target.plan for target in targets]
     findings = evaluation.finish(gaps)
     gaps.sort(key=lambda g: (g.account_id, g.region, g.resource_type))

@@ -35,7 +35,7 @@ class ReleasedError(Exception):
 
 
 @pytest.fixture
-def held_rds(account: Any) -> Iterator[Any]:
+def held_calls(account: Any) -> Iterator[Any]:
     """install(session, service="rds"): that service's calls made through ``session`` hang until the test ends."""
     gate = threading.Event()
 
@@ -54,10 +54,10 @@ def request(max_workers: int) -> AuditRequest:
     return AuditRequest(regions=["us-east-1"], checks=CHECKS, max_workers=max_workers)
 
 
-def test_units_not_started_by_the_deadline_are_never_called(held_rds: Any, make_factory: Any, catalog: Any) -> None:
+def test_units_not_started_by_the_deadline_are_never_called(held_calls: Any, make_factory: Any, catalog: Any) -> None:
     faults = Faults()
     factory = make_factory(faults)
-    held_rds(factory.session, "sqs")
+    held_calls(factory.session, "sqs")
     # One worker: the SQS unit (a long unit, started first) holds it, the RDS unit waits in the queue.
     assert start_order([RDS, SQS]) == [SQS, RDS]
     result = run(request(1), catalog, factory, deadline=time.monotonic() + SLACK)
@@ -105,7 +105,7 @@ def test_handler_stops_in_time_and_reports_partial_with_a_metric(
 
 
 def test_at_the_deadline_a_slow_unit_is_abandoned_and_the_rest_flushed(
-    held_rds: Any, make_factory: Any, catalog: Any, clean: Any
+    held_calls: Any, make_factory: Any, catalog: Any, clean: Any
 ) -> None:
     """RDS is held: the run returns at the deadline without it, the SQS findings still reach
     DynamoDB, and the run is recorded there as partial."""
@@ -118,7 +118,7 @@ def test_at_the_deadline_a_slow_unit_is_abandoned_and_the_rest_flushed(
     from tests.integration.faults.test_rerun_converges import TABLE_REGION, new_table, table_factory
 
     factory = make_factory()
-    held_rds(factory.session)
+    held_calls(factory.session)
     name = new_table("deadline")
     request = AuditRequest(regions=["us-east-1"], checks=CHECKS, sinks=["dynamodb"], table=name, max_workers=2)
     clients = SinkClients(table=table_factory(), accounts={ACCOUNT: factory})
