@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
+from relaudit import service_models
 from relaudit.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ class ClientFactory:
             scope: The key of this factory's buckets in ``limiter`` (the account id when shared).
         """
         self._session = session or boto3.session.Session()
+        service_models.install(self._session)
         self._config = config or client_config(max_workers=16)
         self._limiter = limiter if limiter is not None else RateLimiter()
         self._scope = scope
