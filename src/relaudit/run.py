@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from relaudit.catalog.evaluate import EVALUATION_ERRORS, evaluate
+from relaudit.catalog.evaluate import EVALUATION_ERRORS, status_of
+from relaudit.catalog.findings import FindingRecords, Record, record
 from relaudit.errors import BadRequestError, RelauditError
 from relaudit.inventory import load_collector, start_order
 from relaudit.inventory.base import CollectorContext, IncompleteUnitError, SharedLookups
-from relaudit.models.check import Status
+from relaudit.models.check import Severity, Status
 from relaudit.models.coverage import CoverageGap
 from relaudit.models.finding import AuditResult, Finding, Summary
 from relaudit.org import account_gaps, error_code, member_factories, select_accounts
@@ -329,7 +330,7 @@ class Evaluation:
         self._by_type: dict[str, list[CompiledCheck]] = defaultdict(list)
         for check in checks:
             self._by_type[check.definition.resource_type].append(check)
-        self.findings: list[Finding] = []
+        self._records: list[Record] = []
         self.resources = 0
         self._failures: dict[tuple[str, str, str, str], list[tuple[str, Exception]]] = defaultdict(list)
 
@@ -339,11 +340,13 @@ class Evaluation:
             self.resources += 1
             for check in self._by_type.get(doc.resource_type, ()):
                 try:
-                    self.findings.append(evaluate(check, doc))
+                    status = status_of(check, doc.properties)
                 except EVALUATION_ERRORS as exc:
                     self._failures[(doc.account_id, doc.region, doc.resource_type, check.id)].append((doc.arn, exc))
+                else:
+                    self._records.append(record(check, status, doc.account_id, doc.region, doc.arn, doc.name))
 
-    def finish(self, gaps: list[CoverageGap]) -> list[Finding]:
+    def finish(self, gaps: list[CoverageGap]) -> FindingRecords:
         """The findings in report order; evaluation failures appended to ``gaps``."""
         for (account_id, region, resource_type, check_id), failed in sorted(self._failures.items()):
             arn, error = failed[0]
@@ -358,13 +361,13 @@ class Evaluation:
                     message=message[:1000],
                 )
             )
-        self.findings.sort(key=lambda f: (f.account_id, f.region, f.check_id, f.resource_arn))
-        return self.findings
+        findings, self._records = FindingRecords(self._records), []
+        return findings
 
 
 def summarize(
     plan: Plan | Sequence[Plan],
-    findings: list[Finding],
+    findings: Sequence[Finding],
     gaps: list[CoverageGap],
     resources: int,
     started: dt.datetime,
@@ -372,8 +375,16 @@ def summarize(
 ) -> Summary:
     """Count a run's outcome (over the plans of every account audited)."""
     plans = [plan] if isinstance(plan, Plan) else list(plan)
-    statuses = Counter(f.status.value for f in findings)
-    failed = Counter(f.severity.value for f in findings if f.status is Status.FAILED)
+    if isinstance(findings, FindingRecords):  # counted without building each finding
+        outcomes: Iterable[tuple[Status, Severity]] = findings.outcomes()
+    else:
+        outcomes = ((f.status, f.severity) for f in findings)
+    statuses: Counter[str] = Counter()
+    failed: Counter[str] = Counter()
+    for status, severity in outcomes:
+        statuses[status.value] += 1
+        if status is Status.FAILED:
+            failed[severity.value] += 1
     return Summary(
         result="partial" if gaps else "complete",
         started_at=started.isoformat(timespec="seconds"),
@@ -463,7 +474,8 @@ def run(
     summary = summarize(plans, findings, gaps, evaluation.resources, started, time.monotonic() - clock)
     summary.accounts, summary.checks = list(accounts), len(checks)
     summary.run_id = run_id or f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
-    result = AuditResult(
+    # Not validated: built from validated parts, and validating would build every finding at once.
+    result = AuditResult.model_construct(
         summary=summary, findings=findings, coverage_gaps=gaps, completed_scope=completed_scope(plans, gaps)
     )
     if request.sinks and request.table:

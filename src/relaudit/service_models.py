@@ -15,6 +15,7 @@ import json
 import os
 import threading
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from botocore.loaders import Loader
@@ -66,6 +67,8 @@ def compact(model: dict[str, Any]) -> dict[str, Any]:
 class CompactLoader(Loader):
     """A botocore Loader whose ``service-2`` models are :func:`compact`; safe to share across sessions."""
 
+    _cache: dict[Any, Any]  # botocore's instance_cache store (set by Loader.__init__; not in its stubs)
+
     def __init__(self, extra_search_paths: list[str] | None = None) -> None:
         super().__init__(extra_search_paths=extra_search_paths)
         self._compacted: dict[tuple[str, str | None], dict[str, Any]] = {}
@@ -107,6 +110,6 @@ def install(session: Any) -> None:
     with _shared_lock:
         loader = _shared.get(data_path)
         if loader is None:
-            paths = [os.path.expanduser(os.path.expandvars(p)) for p in data_path.split(os.pathsep) if p]
+            paths = [str(Path(os.path.expandvars(p)).expanduser()) for p in data_path.split(os.pathsep) if p]
             loader = _shared[data_path] = CompactLoader(extra_search_paths=paths)
     core.register_component("data_loader", loader)

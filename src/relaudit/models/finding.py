@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from relaudit.models.check import References, Severity, Status
 from relaudit.models.coverage import CoverageGap
@@ -77,8 +78,13 @@ class AuditResult(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     summary: Summary
-    findings: list[Finding]
+    # Any sequence: a run's are built one by one as they are read (relaudit.catalog.findings).
+    findings: Sequence[Finding]
     coverage_gaps: list[CoverageGap]
     # The (account, region, check id) units that completed: the only ones the lifecycle may archive
     # in. Not part of the JSON output.
     completed_scope: frozenset[tuple[str, str, str]] = Field(default_factory=frozenset, exclude=True)
+
+    @field_serializer("findings")
+    def _findings_as_list(self, findings: Sequence[Finding]) -> list[Finding]:
+        return findings if isinstance(findings, list) else list(findings)

@@ -66,7 +66,7 @@ def test_units_not_started_by_the_deadline_are_never_called(held_calls: Any, mak
     assert "while this unit ran" in messages[SQS]
     assert "before this unit started" in messages[RDS]
     assert not [call for _, call in faults.calls if call.service == "rds"]
-    assert result.findings == []
+    assert list(result.findings) == []
 
 
 def test_a_deadline_already_passed_collects_nothing(make_factory: Any, catalog: Any) -> None:

@@ -110,5 +110,5 @@ def test_credentials_expired_mid_run(make_factory: Any, audit: Any, catalog: Any
         (r, t) for r in REGIONS for t in catalog.resource_types()
     }
     assert_gaps_name_everything(result, {"ExpiredToken", "ExpiredTokenException", "RequestExpired"})
-    assert result.findings == []
+    assert list(result.findings) == []
     assert faults.retries == 0

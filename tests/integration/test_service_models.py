@@ -1,0 +1,91 @@
+"""botocore models held compactly (relaudit.service_models): clients behave as with botocore's own loader."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError, ParamValidationError
+from botocore.loaders import create_loader
+from botocore.model import NoShapeFoundError, ServiceModel
+
+from relaudit import service_models
+from relaudit.aws import ClientFactory
+from relaudit.service_models import CompactLoader, JsonTextMap
+
+
+def _documentation_in(value: Any) -> bool:
+    if isinstance(value, dict):
+        return "documentation" in value or any(_documentation_in(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_documentation_in(v) for v in value)
+    return False
+
+
+def test_a_compact_model_is_botocores_without_documentation() -> None:
+    full = create_loader().load_service_model("lambda", "service-2")
+    slim = CompactLoader().load_service_model("lambda", "service-2")
+    assert isinstance(slim["shapes"], JsonTextMap)
+    assert set(slim["shapes"]) == set(full["shapes"])
+    assert set(slim["operations"]) == set(full["operations"])
+    for name in ("FunctionConfiguration", "ListFunctionsResponse", "TooManyRequestsException"):
+        assert full["shapes"][name].get("documentation") or _documentation_in(full["shapes"][name])
+        shape = slim["shapes"][name]
+        assert not _documentation_in(shape)
+        assert shape["type"] == full["shapes"][name]["type"]
+        assert set(shape.get("members", {})) == set(full["shapes"][name].get("members", {}))
+    assert not _documentation_in(slim["operations"]["ListFunctions"])
+    assert slim["metadata"] == full["metadata"]
+
+
+def test_the_loader_keeps_only_the_compact_copy() -> None:
+    loader = CompactLoader()
+    model = loader.load_service_model("ec2", "service-2")
+    assert loader.load_service_model("ec2", "service-2") is model
+    # botocore caches the full model twice (the model, and the file's data with its path): both must
+    # go, or the compact copy would only add memory. Fails if botocore changes how it caches.
+    held = [v for v in loader._cache.values() if isinstance(v, dict) and isinstance(v.get("shapes"), dict)]
+    held += [v for v in loader._cache.values() if isinstance(v, tuple) and v and isinstance(v[0], dict)]
+    assert not [v for v in held if "shapes" in (v if isinstance(v, dict) else v[0])]
+
+
+def test_sessions_of_a_process_share_one_loader(aws: None) -> None:
+    first, second = ClientFactory(boto3.session.Session()), ClientFactory(boto3.session.Session())
+    loaders = {id(f.session._session.get_component("data_loader")) for f in (first, second)}
+    assert len(loaders) == 1
+    assert isinstance(first.session._session.get_component("data_loader"), CompactLoader)
+    a = first.client("sqs", "eu-west-1")
+    b = second.client("sqs", "us-east-1")
+    assert a.meta.service_model._service_description is b.meta.service_model._service_description
+
+
+def test_clients_call_validate_and_raise_as_usual(aws: None) -> None:
+    factory = ClientFactory(boto3.session.Session())
+    sqs = factory.client("sqs", "eu-west-1")
+    url = sqs.create_queue(QueueName="orders", Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["VisibilityTimeout"] == "60"
+    with pytest.raises(ParamValidationError, match="QueueUrl"):
+        sqs.get_queue_attributes(AttributeNames=["All"])
+    with pytest.raises(ClientError) as raised:
+        sqs.get_queue_url(QueueName="missing")
+    assert raised.value.response["Error"]["Code"] in {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
+    assert isinstance(raised.value, sqs.exceptions.QueueDoesNotExist)  # modeled errors come from the shapes
+    lam = factory.client("lambda", "eu-west-1")
+    pages = list(lam.get_paginator("list_functions").paginate(PaginationConfig={"PageSize": 50}))
+    assert pages[0]["Functions"] == []
+
+
+def test_an_unknown_shape_is_botocores_error() -> None:
+    model = CompactLoader().load_service_model("sqs", "service-2")
+    with pytest.raises(NoShapeFoundError):
+        ServiceModel(model, "sqs").shape_for("NoSuchShape")
+
+
+def test_aws_data_path_is_honoured(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path))
+    session = boto3.session.Session(region_name="us-east-1")
+    service_models.install(session)
+    loader = session._session.get_component("data_loader")
+    assert str(tmp_path) in loader.search_paths
