@@ -65,14 +65,15 @@ def compact(model: dict[str, Any]) -> dict[str, Any]:
 
 
 class CompactLoader(Loader):
-    """A botocore Loader whose ``service-2`` models are :func:`compact`; safe to share across sessions."""
+    """A botocore Loader whose ``service-2`` models and endpoints are compact; safe to share across sessions."""
 
     _cache: dict[Any, Any]  # botocore's instance_cache store (set by Loader.__init__; not in its stubs)
 
     def __init__(self, extra_search_paths: list[str] | None = None) -> None:
         super().__init__(extra_search_paths=extra_search_paths)
         self._compacted: dict[tuple[str, str | None], dict[str, Any]] = {}
-        self._lock = threading.Lock()
+        self._endpoints: tuple[dict[str, Any], str] | None = None
+        self._lock = threading.RLock()
 
     def load_service_model(self, service_name: str, type_name: str, api_version: str | None = None) -> Any:
         """As botocore's, but ``service-2`` models come back compact and only the compact form is kept."""
@@ -86,6 +87,22 @@ class CompactLoader(Loader):
                 model = self._compacted[key] = compact(full)
                 self._forget(full)
             return model
+
+    def load_data_with_path(self, name: str) -> Any:
+        """As botocore's, but ``endpoints`` (every service's endpoints, 7 MB as dicts) compact.
+
+        Each partition's ``services`` become a :class:`JsonTextMap`: a client reads its service's
+        entry once, when it is made.
+        """
+        if name != "endpoints":
+            return super().load_data_with_path(name)
+        with self._lock:
+            if self._endpoints is None:
+                full, path = super().load_data_with_path(name)
+                partitions = [{**p, "services": JsonTextMap(p.get("services", {}))} for p in full["partitions"]]
+                self._endpoints = ({**full, "partitions": partitions}, path)
+                self._forget(full)
+            return self._endpoints
 
     def _forget(self, full: dict[str, Any]) -> None:
         # botocore's instance_cache keeps the full dict twice (the model, and the file's data with its

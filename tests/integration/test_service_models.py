@@ -89,3 +89,26 @@ def test_aws_data_path_is_honoured(tmp_path, monkeypatch) -> None:  # type: igno
     service_models.install(session)
     loader = session._session.get_component("data_loader")
     assert str(tmp_path) in loader.search_paths
+
+
+@pytest.mark.parametrize(
+    ("service", "region"),
+    [
+        ("sqs", "eu-west-1"),
+        ("lambda", "ap-southeast-2"),
+        ("route53", "eu-west-1"),
+        ("sts", "us-east-1"),
+        ("s3", "cn-north-1"),
+    ],
+)
+def test_endpoints_resolve_as_with_botocores_loader(service: str, region: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    plain, compact = boto3.session.Session(), boto3.session.Session()
+    service_models.install(compact)
+    ours, theirs = compact.client(service, region_name=region), plain.client(service, region_name=region)
+    assert ours.meta.endpoint_url == theirs.meta.endpoint_url
+    assert ours.meta.region_name == theirs.meta.region_name
+    assert compact.get_available_regions(service) == plain.get_available_regions(service)
+    assert compact.get_available_partitions() == plain.get_available_partitions()

@@ -27,7 +27,7 @@ class _Entry:
     __slots__ = ("done", "error", "value")
 
     def __init__(self) -> None:
-        self.done = threading.Event()
+        self.done = False
         self.value: Any = None
         self.error: BaseException | None = None
 
@@ -45,12 +45,14 @@ class SharedLookups:
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        # One condition for every key, not an Event per entry: a region's per-function keys number
+        # in the thousands (an Event is about 1 KB), and a caller seldom has to wait.
+        self._finished = threading.Condition()
         self._entries: dict[Hashable, _Entry] = {}
 
     def get(self, key: Hashable, loader: Callable[[], T]) -> T:
         """``loader()``'s result for ``key``, running it only if no caller ran it before."""
-        with self._lock:
+        with self._finished:
             entry = self._entries.get(key)
             owner = entry is None
             if entry is None:
@@ -61,9 +63,12 @@ class SharedLookups:
             except BaseException as exc:
                 entry.error = exc
             finally:
-                entry.done.set()
+                with self._finished:
+                    entry.done = True
+                    self._finished.notify_all()
         else:
-            entry.done.wait()
+            with self._finished:
+                self._finished.wait_for(lambda: entry.done)
         if entry.error is not None:
             raise entry.error
         value: T = entry.value
