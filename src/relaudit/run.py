@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from relaudit.allocator import tune_malloc
 from relaudit.catalog.evaluate import EVALUATION_ERRORS, status_of
 from relaudit.catalog.findings import FindingRecords, Record, record
 from relaudit.errors import BadRequestError, RelauditError
@@ -452,6 +453,7 @@ def run(
         BadRequestError: The request names an unknown region or check.
         RelauditError: The account cannot be identified or its regions listed.
     """
+    tune_malloc()  # before the pool's threads make their arenas
     started = dt.datetime.now(dt.UTC)
     clock = time.monotonic()
     if request.multi_account:
