@@ -40,6 +40,7 @@ class FindingRecords(Sequence["Finding"]):
     __slots__ = ("_records",)
 
     def __init__(self, records: list[Record]) -> None:
+        """Hold ``records`` (the list itself, sorted in place: it is not copied)."""
         records.sort(key=_REPORT_ORDER)
         self._records = records
 

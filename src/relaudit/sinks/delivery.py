@@ -159,6 +159,8 @@ def deliver(
         Per-sink reports and every finding that did not reach a sink.
     """
     options = options or DeliveryOptions()
+    if not isinstance(result.findings, list):  # built once here: the lifecycle reads them several times
+        result = result.model_copy(update={"findings": list(result.findings)})
     securityhub = "securityhub" in sinks
     table = FindingsTable(clients.table.client("dynamodb"), table_name, options)
     now = options.clock()
