@@ -10,6 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from relaudit.errors import BadRequestError, RelauditError
 from relaudit.inventory import COLLECTORS
+from relaudit.service_models import endpoint_regions
 
 if TYPE_CHECKING:
     from relaudit.aws import ClientFactory
@@ -61,11 +62,7 @@ def select_checks(catalog: Catalog, requested: list[str]) -> tuple[CompiledCheck
 
 def known_regions(factory: ClientFactory) -> set[str]:
     """Every region botocore knows for EC2 in any partition (local data; no API call)."""
-    session = factory.session
-    regions: set[str] = set()
-    for partition in _PARTITIONS:
-        regions.update(session.get_available_regions("ec2", partition_name=partition))
-    return regions
+    return endpoint_regions(factory.session, "ec2", _PARTITIONS)
 
 
 def enabled_regions(factory: ClientFactory) -> list[str]:
@@ -110,7 +107,8 @@ def make_plan(request: AuditRequest, catalog: Catalog, factory: ClientFactory) -
     if missing:
         raise BadRequestError("checks", f"no collector for resource type '{missing[0]}'")
     if request.regions:
-        unknown = [region for region in request.regions if region not in known_regions(factory)]
+        known = known_regions(factory)
+        unknown = [region for region in request.regions if region not in known]
         if unknown:
             raise BadRequestError("regions", f"unknown region '{unknown[0]}'")
     account_id, partition = caller_account(factory)

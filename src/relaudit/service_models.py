@@ -14,11 +14,12 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from botocore.loaders import Loader
+from botocore.regions import EndpointResolver
 
 _DROPPED_KEYS = frozenset({"documentation", "documentationUrl"})
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -130,3 +131,15 @@ def install(session: Any) -> None:
             paths = [str(Path(os.path.expandvars(p)).expanduser()) for p in data_path.split(os.pathsep) if p]
             loader = _shared[data_path] = CompactLoader(extra_search_paths=paths)
     core.register_component("data_loader", loader)
+
+
+def endpoint_regions(session: Any, endpoint_prefix: str, partitions: Iterable[str]) -> set[str]:
+    """The regions botocore's endpoint data lists for ``endpoint_prefix`` in ``partitions``.
+
+    What ``session.get_available_regions`` answers, without loading the service's model (which it
+    does only to read the endpoint prefix): EC2's is the largest there is.
+    """
+    install(session)
+    endpoints = session._session.get_component("data_loader").load_data("endpoints")
+    resolver = EndpointResolver(endpoints)
+    return {region for p in partitions for region in resolver.get_available_endpoints(endpoint_prefix, p)}

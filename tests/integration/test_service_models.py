@@ -112,3 +112,12 @@ def test_endpoints_resolve_as_with_botocores_loader(service: str, region: str, m
     assert ours.meta.region_name == theirs.meta.region_name
     assert compact.get_available_regions(service) == plain.get_available_regions(service)
     assert compact.get_available_partitions() == plain.get_available_partitions()
+
+
+def test_endpoint_regions_are_botocores_available_regions() -> None:
+    partitions = ("aws", "aws-cn", "aws-us-gov")
+    plain, compact = boto3.session.Session(), boto3.session.Session()
+    for service, prefix in (("ec2", "ec2"), ("lambda", "lambda"), ("elbv2", "elasticloadbalancing")):
+        expected = {r for p in partitions for r in plain.get_available_regions(service, partition_name=p)}
+        assert service_models.endpoint_regions(compact, prefix, partitions) == expected
+        assert "eu-west-1" in expected

@@ -66,6 +66,13 @@ def _scope_keys(result: AuditResult) -> set[tuple[str, str]]:
     return keys
 
 
+def _findings_built(result: AuditResult) -> AuditResult:
+    """``result`` with its findings in a list: a run's are built as read, and the lifecycle reads them several times."""
+    if isinstance(result.findings, list):
+        return result
+    return result.model_copy(update={"findings": list(result.findings)})
+
+
 def _error_code(exc: Exception) -> str:
     if isinstance(exc, ClientError):
         return str(exc.response.get("Error", {}).get("Code") or "ClientError")
@@ -159,8 +166,7 @@ def deliver(
         Per-sink reports and every finding that did not reach a sink.
     """
     options = options or DeliveryOptions()
-    if not isinstance(result.findings, list):  # built once here: the lifecycle reads them several times
-        result = result.model_copy(update={"findings": list(result.findings)})
+    result = _findings_built(result)
     securityhub = "securityhub" in sinks
     table = FindingsTable(clients.table.client("dynamodb"), table_name, options)
     now = options.clock()
