@@ -22,6 +22,7 @@ from relaudit.models.request import AuditRequest
 from relaudit.run import run
 
 from .inventory.catalog_support import build_vpc
+from .inventory.seed_support import RESILIENT_CLUSTER, create_broker
 
 REGION = "us-east-1"
 CATALOG = load_catalog(known_types=COLLECTORS)
@@ -222,16 +223,7 @@ def seed_caches_and_analytics() -> None:
             **replicas,
         )
     opensearch = client("opensearch")
-    opensearch.create_domain(
-        DomainName="search-good",
-        ClusterConfig={
-            "InstanceCount": 3,
-            "ZoneAwarenessEnabled": True,
-            "ZoneAwarenessConfig": {"AvailabilityZoneCount": 3},
-            "DedicatedMasterEnabled": True,
-            "DedicatedMasterCount": 3,
-        },
-    )
+    opensearch.create_domain(DomainName="search-good", ClusterConfig=RESILIENT_CLUSTER)
     opensearch.create_domain(DomainName="search-small")
     redshift = client("redshift")
     for name, node_type, retention in (
@@ -260,16 +252,7 @@ def seed_caches_and_analytics() -> None:
         ("mq-single", "ACTIVEMQ", "SINGLE_INSTANCE"),
         ("rabbit-single", "RABBITMQ", "SINGLE_INSTANCE"),
     ):
-        mq.create_broker(
-            BrokerName=name,
-            DeploymentMode=mode,
-            EngineType=engine,
-            EngineVersion="5.17.6" if engine == "ACTIVEMQ" else "3.11.20",
-            HostInstanceType="mq.m5.large",
-            PubliclyAccessible=False,
-            AutoMinorVersionUpgrade=True,
-            Users=[{"Username": "admin", "Password": "password-for-tests"}],
-        )
+        create_broker(mq, name, engine, mode)
 
 
 def seed_tables(seeded: Seeded) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 import boto3
 
 from tests.integration.inventory.catalog_support import verdicts
+from tests.integration.inventory.seed_support import create_broker
 
 
 def test_brokers_and_deployment_modes(aws: None, collect: Any) -> None:
@@ -17,16 +18,7 @@ def test_brokers_and_deployment_modes(aws: None, collect: Any) -> None:
         ("rabbit-cluster", "RABBITMQ", "CLUSTER_MULTI_AZ"),
         ("rabbit-single", "RABBITMQ", "SINGLE_INSTANCE"),
     ):
-        mq.create_broker(
-            BrokerName=name,
-            DeploymentMode=mode,
-            EngineType=engine,
-            EngineVersion="5.17.6" if engine == "ACTIVEMQ" else "3.11.20",
-            HostInstanceType="mq.m5.large",
-            PubliclyAccessible=False,
-            AutoMinorVersionUpgrade=True,
-            Users=[{"Username": "admin", "Password": "password-for-tests"}],
-        )
+        create_broker(mq, name, engine, mode)
 
     # moto 5.2 ignores MaxResults on ListBrokers (one page); the paginator is still used.
     docs = collect("AWS::AmazonMQ::Broker")

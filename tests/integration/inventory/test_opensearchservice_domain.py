@@ -7,20 +7,12 @@ from typing import Any
 import boto3
 
 from tests.integration.inventory.catalog_support import verdicts
+from tests.integration.inventory.seed_support import RESILIENT_CLUSTER
 
 
 def test_domains_described_in_batches(aws: None, collect: Any, calls: Any) -> None:
     opensearch = boto3.client("opensearch", region_name="us-east-1")
-    opensearch.create_domain(
-        DomainName="resilient",
-        ClusterConfig={
-            "InstanceCount": 3,
-            "ZoneAwarenessEnabled": True,
-            "ZoneAwarenessConfig": {"AvailabilityZoneCount": 3},
-            "DedicatedMasterEnabled": True,
-            "DedicatedMasterCount": 3,
-        },
-    )
+    opensearch.create_domain(DomainName="resilient", ClusterConfig=RESILIENT_CLUSTER)
     for i in range(5):
         opensearch.create_domain(DomainName=f"small-{i}")
     seen = calls("opensearch")
