@@ -47,6 +47,8 @@ class ClientFactory:
     """Thread-safe cache of clients per (service, region) for one set of credentials.
 
     Clients are thread-safe once made; sessions are not, so creation is serialized on a lock.
+    The session is given relaudit's compact model loader (:mod:`relaudit.service_models`), shared
+    by every session of the process.
     """
 
     def __init__(
