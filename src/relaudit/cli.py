@@ -16,7 +16,7 @@ from relaudit.aws import ClientFactory, client_config
 from relaudit.catalog.loader import Catalog, load_catalog
 from relaudit.errors import BadRequestError, RelauditError
 from relaudit.inventory import COLLECTORS
-from relaudit.models.check import Severity, Status
+from relaudit.models.check import Severity
 from relaudit.models.request import SECRET_FIELDS, AuditRequest
 from relaudit.run import run
 from relaudit.sinks import local
@@ -118,9 +118,8 @@ def _progress(done: int, total: int, unit: str) -> None:
 def exit_code(result: AuditResult, fail_on: Severity | None) -> int:
     """0 done; 1 a FAILED finding at or above ``fail_on``; 3 partial. A failing gate wins over
     partial because it is a definite answer; partial alone says the answer is incomplete."""
-    if fail_on is not None and any(
-        f.status is Status.FAILED and f.severity.rank >= fail_on.rank for f in result.findings
-    ):
+    failed = result.summary.failed_by_severity  # FAILED findings counted by severity
+    if fail_on is not None and any(count and Severity(sev).rank >= fail_on.rank for sev, count in failed.items()):
         return EXIT_FAILED
     if result.summary.result == "partial":
         return EXIT_PARTIAL
