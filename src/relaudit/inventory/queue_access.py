@@ -12,7 +12,8 @@ if TYPE_CHECKING:
     from relaudit.inventory.base import CollectorContext
 
 IAM_ACTIONS = frozenset({"sqs:GetQueueUrl", "sqs:GetQueueAttributes"})
-_GONE = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
+# What SQS answers for a queue that does not exist (the query and JSON protocols' codes).
+QUEUE_GONE_CODES = frozenset({"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"})
 # SNS and EventBridge cannot use the AWS managed key: its key policy cannot grant them kms:GenerateDataKey.
 _AWS_MANAGED_SQS_KEY = "alias/aws/sqs"
 _SEND = "sqs:sendmessage"
@@ -82,7 +83,7 @@ class QueueProbe:
             url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=self._ctx.account_id)["QueueUrl"]
             response = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy", "KmsMasterKeyId"])
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in _GONE:
+            if exc.response.get("Error", {}).get("Code") in QUEUE_GONE_CODES:
                 return None
             raise
         attributes: dict[str, Any] = response.get("Attributes") or {}  # absent when none of them is set

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from relaudit.inventory import alarm_index, events_rule, listings, sns_subscription
+from relaudit.inventory import alarm_index, events_rule, listings, queue_access, sns_subscription
 from relaudit.inventory.base import CollectorContext, document, paginate, typed_attributes
 from relaudit.inventory.joins import guarded
 
@@ -29,7 +29,6 @@ IAM_ACTIONS = frozenset(
     }
 )
 _JSON_ATTRIBUTES = ("RedrivePolicy", "RedriveAllowPolicy", "Policy")
-_GONE = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
 _ALARMED_METRICS = ("ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage")
 _CONSUMER_FIELDS = ("ConsumerFunctions", "ConsumerTimeoutMultiple")
 _DLQ_FIELDS = ("IsDeadLetterQueue", "DeadLetterSources")
@@ -151,7 +150,7 @@ def _read_queues(ctx: CollectorContext) -> list[dict[str, Any]]:
         try:
             attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in _GONE:
+            if exc.response.get("Error", {}).get("Code") in queue_access.QUEUE_GONE_CODES:
                 return None
             raise
         return {"QueueUrl": url, "QueueName": url.rsplit("/", 1)[-1], **_typed(attributes)}
