@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from relaudit.allocator import tune_malloc
-from relaudit.catalog.evaluate import EVALUATION_ERRORS, status_of
+from relaudit.catalog.evaluate import EVALUATION_ERRORS, NOTHING_UNAVAILABLE, judge
 from relaudit.catalog.findings import FindingRecords, Record, record
 from relaudit.errors import BadRequestError, RelauditError
 from relaudit.inventory import load_collector, start_order
@@ -40,7 +40,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]
-Consumer = Callable[[list["ResourceDocument"]], None]
+# A finished unit's documents, and the fields a failed join left unread there (field -> why).
+Consumer = Callable[[list["ResourceDocument"], Mapping[str, str]], None]
 DEADLINE_EXCEEDED = "DeadlineExceeded"
 ENRICHMENT_THREADS_PER_WORKER = 4
 
@@ -281,13 +282,22 @@ def _planned(account: str, future: Future[Any], gap_regions: Sequence[str], gaps
 
 
 def _collected(unit: Unit, future: Future[Any], consume: Consumer, gaps: list[CoverageGap]) -> None:
-    """Hand a finished unit's documents on, or record its gap."""
+    """Hand a finished unit's documents on, or record its gap (a failed join: one gap naming its fields)."""
     try:
         documents = future.result()
     except IncompleteUnitError as exc:
         logger.warning("unit incomplete", extra={"unit": str(unit), "field": exc.field_name})
-        consume(exc.documents)
-        gaps.append(_gap(unit, exc.cause).model_copy(update={"message": str(exc)[:1000]}))
+        unavailable: dict[str, str] = {}
+        for join in exc.joins:
+            gap = _gap(unit, join.error).model_copy(
+                update={
+                    "message": f"collected without {', '.join(sorted(join.fields))}: {join.error}"[:1000],
+                    "fields": tuple(sorted(join.fields)),
+                }
+            )
+            gaps.append(gap)
+            unavailable.update(dict.fromkeys(join.fields, f"{gap.error_code}: {str(join.error)[:300]}"))
+        consume(exc.documents, unavailable)
     except (ClientError, BotoCoreError, DeadlineExceededError) as exc:
         logger.warning("unit failed", extra={"unit": str(unit), "error": _error_code(exc)})
         gaps.append(_gap(unit, exc))
@@ -295,7 +305,7 @@ def _collected(unit: Unit, future: Future[Any], consume: Consumer, gaps: list[Co
         logger.exception("collector error", extra={"unit": str(unit)})
         gaps.append(_gap(unit, exc))
     else:
-        consume(documents)
+        consume(documents, NOTHING_UNAVAILABLE)
 
 
 def _abandon(future: Future[Any]) -> DeadlineExceededError:
@@ -329,23 +339,31 @@ class Evaluation:
 
     def __init__(self, checks: Sequence[CompiledCheck]) -> None:
         self._by_type: dict[str, list[CompiledCheck]] = defaultdict(list)
+        self._fields = {check.id: check.fields() for check in checks}
+        self._details: dict[str, str] = {}
         for check in checks:
             self._by_type[check.definition.resource_type].append(check)
         self._records: list[Record] = []
         self.resources = 0
         self._failures: dict[tuple[str, str, str, str], list[tuple[str, Exception]]] = defaultdict(list)
 
-    def add(self, documents: Iterable[ResourceDocument]) -> None:
-        """Evaluate every selected check of each document's type (the documents are not kept)."""
+    def add(self, documents: Iterable[ResourceDocument], unavailable: Mapping[str, str] = NOTHING_UNAVAILABLE) -> None:
+        """Evaluate every selected check of each document's type (the documents are not kept).
+
+        A check reading a field in ``unavailable`` (a join that failed for the whole unit) or in a
+        document's ``_unavailable`` gives UNKNOWN there, with a reason naming the field and why.
+        """
         for doc in documents:
             self.resources += 1
             for check in self._by_type.get(doc.resource_type, ()):
                 try:
-                    status = status_of(check, doc.properties)
+                    status, detail = judge(check, doc.properties, unavailable, self._fields[check.id])
                 except EVALUATION_ERRORS as exc:
                     self._failures[(doc.account_id, doc.region, doc.resource_type, check.id)].append((doc.arn, exc))
                 else:
-                    self._records.append(record(check, status, doc.account_id, doc.region, doc.arn, doc.name))
+                    if detail is not None:
+                        detail = self._details.setdefault(detail, detail)  # one copy per scope, not per finding
+                    self._records.append(record(check, status, doc.account_id, doc.region, doc.arn, doc.name, detail))
 
     def finish(self, gaps: list[CoverageGap]) -> FindingRecords:
         """The findings in report order; evaluation failures appended to ``gaps``."""
@@ -387,7 +405,7 @@ def summarize(
         if status is Status.FAILED:
             failed[severity.value] += 1
     return Summary(
-        result="partial" if gaps else "complete",
+        result="partial" if gaps or statuses[Status.UNKNOWN.value] else "complete",
         started_at=started.isoformat(timespec="seconds"),
         finished_at=(started + dt.timedelta(seconds=elapsed)).isoformat(timespec="seconds"),
         duration_seconds=round(elapsed, 3),
@@ -404,18 +422,29 @@ def summarize(
 def completed_scope(plan: Plan | Sequence[Plan], gaps: list[CoverageGap]) -> frozenset[tuple[str, str, str]]:
     """The (account, region, check id) units this run fully read: plan regions x checks, minus gaps.
 
-    A check's unit is incomplete when its resource type has a coverage gap in that region; the
-    lifecycle archives nothing outside the completed units.
+    A check is incomplete in a region when its resource type's unit failed there (a gap without
+    fields), or when a join failed there that fills a field the check reads (a gap with fields):
+    the other checks of that type are complete. The lifecycle archives nothing outside the
+    completed units.
     """
-    missing = {(gap.account_id, gap.region, gap.resource_type) for gap in gaps}
+    failed_units: set[tuple[str, str, str]] = set()
+    lost_fields: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+    for gap in gaps:
+        key = (gap.account_id, gap.region, gap.resource_type)
+        if gap.fields:
+            lost_fields[key].update(gap.fields)
+        else:
+            failed_units.add(key)
     plans = [plan] if isinstance(plan, Plan) else list(plan)
-    return frozenset(
-        (p.account_id, region, check.definition.id)
-        for p in plans
-        for region in p.regions
-        for check in p.checks
-        if (p.account_id, region, check.definition.resource_type) not in missing
-    )
+    complete: set[tuple[str, str, str]] = set()
+    for p in plans:
+        for check in p.checks:
+            fields = check.fields()
+            for region in p.regions:
+                key = (p.account_id, region, check.definition.resource_type)
+                if key not in failed_units and not fields & lost_fields.get(key, set()):
+                    complete.add((p.account_id, region, check.definition.id))
+    return frozenset(complete)
 
 
 def run(

@@ -112,6 +112,10 @@ def render(checks: Iterable[CheckDefinition]) -> str:
         "Reliability pillar best practice each one evidences. References name the equivalent control "
         "in other tools, so findings can be matched against theirs. `relaudit checks` lists the same.",
         "",
+        "Each check gives every resource of its type PASSED, FAILED, NOT_APPLICABLE (the check does not "
+        "concern it) or UNKNOWN (it does, but a field the check reads could not be collected; see "
+        "checks/README.md).",
+        "",
         "| Resource type | Checks |",
         "|---|---|",
         *(f"| `{resource_type}` | {count} |" for resource_type, count in sorted(types.items())),

@@ -19,19 +19,22 @@ if TYPE_CHECKING:
     from relaudit.models.check import Severity, Status
     from relaudit.models.finding import Finding
 
-# (account_id, region, check id, resource arn, resource name, status, check): the report order's key first.
-Record = tuple[str, str, str, str, str, "Status", "CompiledCheck"]
+# (account_id, region, check id, resource arn, resource name, status, check, what an UNKNOWN lacked):
+# the report order's key first. The last is None but for UNKNOWN, and shared by a scope's findings.
+Record = tuple[str, str, str, str, str, "Status", "CompiledCheck", str | None]
 _REPORT_ORDER = itemgetter(0, 1, 2, 3)
 
 
-def record(check: CompiledCheck, status: Status, account_id: str, region: str, arn: str, name: str) -> Record:
+def record(
+    check: CompiledCheck, status: Status, account_id: str, region: str, arn: str, name: str, detail: str | None = None
+) -> Record:
     """The record of one finding."""
-    return (account_id, region, check.definition.id, arn, name, status, check)
+    return (account_id, region, check.definition.id, arn, name, status, check, detail)
 
 
 def _build(rec: Record) -> Finding:
-    account_id, region, _, arn, name, status, check = rec
-    return build_finding(check, status, account_id, region, arn, name)
+    account_id, region, _, arn, name, status, check, detail = rec
+    return build_finding(check, status, account_id, region, arn, name, detail)
 
 
 class FindingRecords(Sequence["Finding"]):

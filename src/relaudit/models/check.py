@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -29,11 +29,17 @@ class Severity(StrEnum):
 
 
 class Status(StrEnum):
-    """The result of one check on one resource."""
+    """The result of one check on one resource.
+
+    UNKNOWN: the check concerns the resource but an input it reads could not be collected (a
+    denied or failed join); it is never a verdict, so it never replaces a stored one. Check examples
+    cannot expect it: it comes from collection, not from an expression.
+    """
 
     PASSED = "PASSED"
     FAILED = "FAILED"
     NOT_APPLICABLE = "NOT_APPLICABLE"
+    UNKNOWN = "UNKNOWN"
 
 
 class _Strict(BaseModel):
@@ -61,7 +67,12 @@ class Example(_Strict):
     """A resource document and the status the check must give it; the catalog test runs these."""
 
     name: str = Field(min_length=1)
-    expect: Status
+    expect: Literal[Status.PASSED, Status.FAILED, Status.NOT_APPLICABLE] = Field(
+        description=(
+            "The status the check gives this document. Never UNKNOWN: that status comes from an input"
+            " the collector could not read (see the resource's _unavailable), not from an expression"
+        )
+    )
     resource: dict[str, Any]
 
 

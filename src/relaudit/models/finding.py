@@ -43,6 +43,9 @@ class SinkReport(BaseModel):
     archived: int = Field(default=0, description="Of those, findings archived (resource gone or check not applicable)")
     unchanged: int = Field(default=0, description="Security Hub: unchanged findings not re-sent (re-send policy)")
     not_applicable: int = Field(default=0, description="Security Hub: NOT_APPLICABLE findings, never sent")
+    unknown: int = Field(
+        default=0, description="UNKNOWN findings: never sent to Security Hub; a stored verdict is kept as it was"
+    )
     not_enabled: int = Field(default=0, description="Security Hub: findings in regions where it is not enabled")
     history: int = Field(default=0, description="DynamoDB: status transitions recorded")
     superseded: int = Field(default=0, description="DynamoDB: a newer state was already stored")

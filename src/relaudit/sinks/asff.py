@@ -137,6 +137,8 @@ def _product_fields(finding: Finding) -> dict[str, str]:
 
 
 def _compliance_status(status: Status, record_state: RecordState) -> ComplianceStatus:
+    if status is Status.UNKNOWN:
+        raise ValueError("an UNKNOWN finding is never sent to Security Hub")
     if status is Status.NOT_APPLICABLE:
         if record_state != "ARCHIVED":
             raise ValueError("a NOT_APPLICABLE finding is never sent to Security Hub active")
@@ -167,7 +169,7 @@ def to_asff(
         record_state: ``ARCHIVED`` when the resource is gone or the check no longer applies.
 
     Raises:
-        ValueError: ``finding`` is NOT_APPLICABLE and ``record_state`` is ACTIVE.
+        ValueError: ``finding`` is UNKNOWN, or NOT_APPLICABLE and ``record_state`` is ACTIVE.
     """
     compliance = _compliance_status(finding.status, record_state)
     partition = partition_of(finding.resource_arn)

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from relaudit.catalog.loader import CompiledCheck
     from relaudit.models.finding import AuditResult
 
-_STATUS_ORDER = {Status.FAILED: 0, Status.PASSED: 1, Status.NOT_APPLICABLE: 2}
+_STATUS_ORDER = {Status.FAILED: 0, Status.UNKNOWN: 1, Status.PASSED: 2, Status.NOT_APPLICABLE: 3}
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
