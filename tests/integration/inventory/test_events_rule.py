@@ -69,3 +69,24 @@ def test_rules_on_every_bus_with_targets(aws: None, collect: Any, calls: Any) ->
     assert docs["nightly-0"].properties["TargetCount"] == 0
     assert seen.count("ListRules") >= 3, "rules on the default bus span two pages of 2"
     assert seen.count("ListTargetsByRule") >= 5, "three targets span two pages of 2"
+
+
+def test_cloudtrail_enabled_rule_and_bus_forwarding_judged(aws: None, collect: Any) -> None:
+    from .catalog_support import verdicts
+
+    events = boto3.client("events", region_name="us-east-1")
+    pattern = json.dumps({"source": ["aws.s3"]})
+    # PutRule's third state: enabled, and matching management events CloudTrail delivers read-only.
+    events.put_rule(Name="audit", EventPattern=pattern, State="ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")
+    events.put_targets(Rule="audit", Targets=[{"Id": "a", "Arn": f"{FUNCTION}-audit"}])
+    events.put_rule(Name="forward", EventPattern=pattern)
+    central = "arn:aws:events:us-east-1:444455556666:event-bus/central"
+    role = f"arn:aws:iam::{ACCOUNT}:role/forwarder"
+    events.put_targets(Rule="forward", Targets=[{"Id": "bus", "Arn": central, "RoleArn": role}])
+
+    docs = collect("AWS::Events::Rule")
+
+    assert docs["audit"].properties["State"] == "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
+    retry = verdicts("events-rule-targets-retry-policy-set", docs)
+    assert retry == {"audit": "FAILED", "forward": "NOT_APPLICABLE"}, "a bus target can never take a RetryPolicy"
+    assert verdicts("events-rule-targets-dlq-configured", docs) == {"audit": "FAILED", "forward": "FAILED"}
