@@ -25,6 +25,7 @@ IAM_ACTIONS = frozenset(
         *_LAMBDA_ACTIONS,
         *sns_subscription.LIST_ACTIONS,
         *events_rule.LIST_ACTIONS,
+        *listings.SCHEDULE_ACTIONS,
         *alarm_index.IAM_ACTIONS,
     }
 )
@@ -76,6 +77,15 @@ def _lambda_dead_letter_uses(ctx: CollectorContext) -> Iterator[tuple[str, Sourc
             yield destination, {"Type": "AWS::Lambda::EventSourceMapping", "Arn": arn}
 
 
+def _schedule_dead_letter_uses(ctx: CollectorContext) -> Iterator[tuple[str, Source]]:
+    """(queue ARN, schedule) for EventBridge Scheduler targets' DLQs (GetSchedule: ListSchedules omits them)."""
+    for summary in listings.schedules(ctx):
+        schedule = listings.schedule(ctx, summary["Name"], summary.get("GroupName") or "default")
+        dlq = ((schedule or {}).get("Target") or {}).get("DeadLetterConfig") or {}
+        if dlq.get("Arn"):
+            yield dlq["Arn"], {"Type": "AWS::Scheduler::Schedule", "Arn": summary.get("Arn") or summary["Name"]}
+
+
 def _messaging_dead_letter_uses(ctx: CollectorContext) -> Iterator[tuple[str, Source]]:
     """(queue ARN, user) for SNS subscription redrive policies and EventBridge target DLQs."""
     for subscription in sns_subscription.subscriptions(ctx):
@@ -91,7 +101,7 @@ def _messaging_dead_letter_uses(ctx: CollectorContext) -> Iterator[tuple[str, So
 
 
 def _other_dead_letter_uses(ctx: CollectorContext) -> list[tuple[str, Source]]:
-    return [*_lambda_dead_letter_uses(ctx), *_messaging_dead_letter_uses(ctx)]
+    return [*_lambda_dead_letter_uses(ctx), *_messaging_dead_letter_uses(ctx), *_schedule_dead_letter_uses(ctx)]
 
 
 def _dead_letter_sources(
@@ -193,7 +203,8 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     - ``DeadLetterSources`` ``[{Type, Arn}]`` and ``IsDeadLetterQueue``: what sends the queue failed
       messages. Other queues' redrive policies always; when a check reads these fields, also Lambda
       function DLQs, Lambda async and event-source-mapping on-failure destinations, SNS subscription
-      redrive policies and EventBridge target DLQs, so a DLQ is never flagged for lacking its own;
+      redrive policies, EventBridge rule target DLQs and EventBridge Scheduler target DLQs, so a DLQ
+      is never flagged for lacking its own;
     - ``DeclaresDeadLetterSources``: its RedriveAllowPolicy names source queues;
     - ``SourceQueuesMaxRetentionPeriod``: the longest retention among queues redriving to it;
     - ``DeadLetterTargetExists``: its redrive target is a queue in this account and region that
