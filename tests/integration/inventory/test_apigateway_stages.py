@@ -181,4 +181,7 @@ def test_logging_only_stage_carries_no_throttle_of_its_own(aws: None, collect: A
     assert docs["logged/prod"].properties["DefaultThrottlingRateLimit"] is None
     assert docs["limited/prod"].properties["DefaultThrottlingRateLimit"] == 300.0
     assert {m["ThrottlingRateLimit"] for m in docs["logged/prod"].properties["Methods"]} == {None}
-    assert verdicts("apigateway-stage-throttling-configured", docs) == {"logged/prod": "FAILED", "limited/prod": "PASSED"}
+    assert verdicts("apigateway-stage-throttling-configured", docs) == {
+        "logged/prod": "FAILED",
+        "limited/prod": "PASSED",
+    }

@@ -90,3 +90,28 @@ def test_cloudtrail_enabled_rule_and_bus_forwarding_judged(aws: None, collect: A
     retry = verdicts("events-rule-targets-retry-policy-set", docs)
     assert retry == {"audit": "FAILED", "forward": "NOT_APPLICABLE"}, "a bus target can never take a RetryPolicy"
     assert verdicts("events-rule-targets-dlq-configured", docs) == {"audit": "FAILED", "forward": "FAILED"}
+
+
+def test_dlq_policy_with_arn_equals_wildcard_allows_delivery(aws: None, collect: Any) -> None:
+    """IAM's ArnEquals takes wildcards exactly as ArnLike does (relaudit used to compare it as a
+    plain string and flag the queue as refusing EventBridge: a false FAILED)."""
+    from .catalog_support import verdicts
+
+    policy = json.loads(allow_events("unused"))
+    policy["Statement"][0]["Condition"] = {"ArnEquals": {"aws:SourceArn": f"arn:aws:events:us-east-1:{ACCOUNT}:rule/*"}}
+    _, open_dlq = queue("open-dlq", Policy=json.dumps(policy))
+    policy["Statement"][0]["Condition"] = {
+        "ArnEquals": {"aws:SourceArn": f"arn:aws:events:us-east-1:{ACCOUNT}:rule/x*"}
+    }
+    _, narrow_dlq = queue("narrow-dlq", Policy=json.dumps(policy))
+    events = boto3.client("events", region_name="us-east-1")
+    for name, dlq in (("orders", open_dlq), ("billing", narrow_dlq)):
+        events.put_rule(Name=name, ScheduleExpression="rate(1 hour)")
+        events.put_targets(
+            Rule=name, Targets=[{"Id": "t", "Arn": f"{FUNCTION}-{name}", "DeadLetterConfig": {"Arn": dlq}}]
+        )
+
+    docs = collect("AWS::Events::Rule")
+
+    assert docs["orders"].properties["Targets"][0]["DeadLetterQueue"]["AllowsDelivery"] is True
+    assert verdicts("events-rule-target-dlqs-deliverable", docs) == {"orders": "PASSED", "billing": "FAILED"}
