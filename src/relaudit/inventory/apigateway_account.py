@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from relaudit.inventory import apigateway_throttle, listings
+from relaudit.inventory import apigateway_throttle, listings, shapes
 from relaudit.inventory.base import CollectorContext, document
 
 if TYPE_CHECKING:
@@ -15,6 +15,21 @@ if TYPE_CHECKING:
 
 RESOURCE_TYPE = "AWS::ApiGateway::Account"
 IAM_ACTIONS = frozenset({"apigateway:GET"})
+DOCUMENT = shapes.fields(
+    shapes.Api("apigateway", "GetAccount", "", ("throttleSettings.rateLimit", "throttleSettings.burstLimit")),
+    shapes.Api("apigateway", "GetStages", "item[]", ("stageName", "methodSettings.*.throttlingRateLimit")),
+    shapes.Api("apigatewayv2", "GetStages", "Items[]", ("StageName", "DefaultRouteSettings.ThrottlingRateLimit")),
+    shapes.Api("apigatewayv2", "GetApis", "Items[]", ("ApiId", "Name", "ProtocolType")),
+    AccountRateLimit=shapes.ANY,
+    AccountBurstLimit=shapes.ANY,
+    Stages=shapes.ListOf(
+        shapes.fields(Api=shapes.ANY, Stage=shapes.ANY, ProtocolType=shapes.ANY, RateLimit=shapes.ANY)
+    ),
+    StageCount=shapes.ANY,
+    ThrottledStageCount=shapes.ANY,
+    StageRateLimitSum=shapes.ANY,
+    StageRateLimitPercent=shapes.ANY,
+)
 
 
 def _positive(value: Any) -> float | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from relaudit.inventory import apigateway_throttle, lambda_timeouts, listings
+from relaudit.inventory import apigateway_throttle, lambda_timeouts, listings, shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
 from relaudit.inventory.joins import guarded
 
@@ -18,6 +18,54 @@ RESOURCE_TYPE = "AWS::ApiGateway::Stage"
 IAM_ACTIONS = frozenset({"apigateway:GET", *apigateway_throttle.IAM_ACTIONS, *lambda_timeouts.IAM_ACTIONS})
 DEFAULT_INTEGRATION_TIMEOUT_MS = 29_000
 _METHOD_FIELDS = ("Methods", "LambdaIntegrations")
+_METHOD = shapes.fields(
+    Path=shapes.ANY,
+    HttpMethod=shapes.ANY,
+    IntegrationType=shapes.ANY,
+    IntegrationTimeoutInMillis=shapes.ANY,
+    FunctionArn=shapes.ANY,
+    ThrottlingRateLimit=shapes.ANY,
+    FunctionTimeoutInMillis=shapes.ANY,
+)
+DOCUMENT = shapes.fields(
+    shapes.Api(
+        "apigateway",
+        "GetStages",
+        "item[]",
+        ("stageName", "methodSettings.*.throttlingRateLimit", "methodSettings.*.throttlingBurstLimit"),
+    ),
+    shapes.Api(
+        "apigateway",
+        "GetResources",
+        "items[]",
+        (
+            "path",
+            "resourceMethods.*.methodIntegration.type",
+            "resourceMethods.*.methodIntegration.uri",
+            "resourceMethods.*.methodIntegration.timeoutInMillis",
+        ),
+    ),
+    shapes.Api(
+        "apigateway",
+        "GetUsagePlans",
+        "items[]",
+        ("id", "name", "throttle", "apiStages[].apiId", "apiStages[].stage", "apiStages[].throttle"),
+    ),
+    shapes.Api("apigateway", "GetRestApis", "items[]", ("id", "name")),
+    restApiId=shapes.ANY,
+    restApiName=shapes.ANY,
+    UsagePlans=shapes.ListOf(
+        shapes.fields(
+            id=shapes.ANY,
+            name=shapes.ANY,
+            throttle=shapes.Shape("apigateway", "ThrottleSettings"),
+            methodThrottle=shapes.ANY,
+        )
+    ),
+    DefaultThrottlingRateLimit=shapes.ANY,
+    Methods=shapes.ListOf(_METHOD),
+    LambdaIntegrations=shapes.ListOf(_METHOD),
+)
 
 
 def _plans_by_stage(ctx: CollectorContext) -> dict[tuple[str, str], list[dict[str, Any]]]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from relaudit.inventory import shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
 from relaudit.inventory.lookups import BACKUP_ACTIONS, BackupIndex, is_gone
 
@@ -27,6 +28,21 @@ IAM_ACTIONS = (
         }
     )
     | BACKUP_ACTIONS
+)
+DOCUMENT = shapes.fields(
+    shapes.Api(
+        "dynamodb",
+        "DescribeTable",
+        "Table",
+        ("TableArn", "TableName", "GlobalSecondaryIndexes[].IndexName"),
+    ),
+    shapes.Api(
+        "application-autoscaling", "DescribeScalableTargets", "ScalableTargets[]", ("ResourceId", "ScalableDimension")
+    ),
+    PointInTimeRecoveryStatus=shapes.Shape("dynamodb", "PointInTimeRecoveryStatus"),
+    ScalableDimensions=shapes.ListOf(shapes.ANY),
+    IndexesWithoutAutoScaling=shapes.ListOf(shapes.ANY),
+    AwsBackup=shapes.AWS_BACKUP,
 )
 
 

@@ -7,7 +7,7 @@ import json
 import threading
 from typing import TYPE_CHECKING, Any
 
-from relaudit.inventory import alarm_index, lambda_event_source_mapping, listings
+from relaudit.inventory import alarm_index, lambda_event_source_mapping, listings, shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
 from relaudit.inventory.joins import guarded
 from relaudit.inventory.lookups import subnet_zones
@@ -56,6 +56,39 @@ API_PRINCIPALS = frozenset(
     {"apigateway.amazonaws.com", "elasticloadbalancing.amazonaws.com", "vpc-lattice.amazonaws.com", "function-url"}
 )
 _ALARMED_METRICS = ("Errors", "Throttles")
+DOCUMENT = shapes.fields(
+    shapes.Api("lambda", "ListFunctions", "Functions[]", ("FunctionArn", "FunctionName", "VpcConfig.SubnetIds")),
+    shapes.Api("lambda", "GetFunction", "", ("Concurrency.ReservedConcurrentExecutions",)),
+    shapes.Api("lambda", "GetPolicy", "", ("Policy",)),
+    shapes.Api("lambda", "ListAliases", "Aliases[]", ("Name",)),
+    shapes.Api("scheduler", "ListSchedules", "Schedules[]", ("State", "Target.Arn")),
+    shapes.Api("cloudwatch", "GetMetricData", "MetricDataResults[]", ("Id", "Values")),
+    ReservedConcurrentExecutions=shapes.ANY,
+    EventInvokeConfig=shapes.Api(
+        "lambda",
+        "ListFunctionEventInvokeConfigs",
+        "FunctionEventInvokeConfigs[]",
+        ("FunctionArn", "DestinationConfig.OnFailure.Destination"),
+    ),
+    Triggers=shapes.fields(Principals=shapes.ANY, Async=shapes.ANY, Api=shapes.ANY, Qualifier=shapes.ANY),
+    EventSourceMappings=shapes.ListOf(
+        shapes.fields(
+            shapes.Api(
+                "lambda",
+                "ListEventSourceMappings",
+                "EventSourceMappings[]",
+                ("UUID", "EventSourceArn", "FunctionArn", "State", "ScalingConfig"),
+            ),
+            SourceKind=shapes.ANY,
+            Active=shapes.ANY,
+        )
+    ),
+    Alarms=shapes.fields(Errors=shapes.ALARMS, Throttles=shapes.ALARMS),
+    ThrottlesLast7Days=shapes.ANY,
+    VpcConfig=shapes.fields(
+        shapes.Api("lambda", "ListFunctions", "Functions[].VpcConfig"), SubnetAvailabilityZones=shapes.ZONES
+    ),
+)
 
 
 def _principals(statement: dict[str, Any]) -> set[str]:

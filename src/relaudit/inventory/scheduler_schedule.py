@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import TYPE_CHECKING, Any
 
-from relaudit.inventory import listings
+from relaudit.inventory import listings, shapes
 from relaudit.inventory.base import CollectorContext, document
 
 if TYPE_CHECKING:
@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 RESOURCE_TYPE = "AWS::Scheduler::Schedule"
 IAM_ACTIONS = listings.SCHEDULE_ACTIONS
 _AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
+DOCUMENT = shapes.fields(
+    shapes.Api("scheduler", "GetSchedule", "", ("Arn", "Name", "GroupName", "EndDate", "ScheduleExpression")),
+    Finished=shapes.ANY,
+)
 
 
 def _finished(schedule: dict[str, Any], now: dt.datetime) -> bool:

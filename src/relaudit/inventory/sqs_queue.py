@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from relaudit.inventory import alarm_index, events_rule, listings, queue_access, sns_subscription
+from relaudit.inventory import alarm_index, events_rule, listings, queue_access, shapes, sns_subscription
 from relaudit.inventory.base import CollectorContext, document, paginate, typed_attributes
 from relaudit.inventory.joins import guarded
 
@@ -33,6 +33,28 @@ _JSON_ATTRIBUTES = ("RedrivePolicy", "RedriveAllowPolicy", "Policy")
 _ALARMED_METRICS = ("ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage")
 _CONSUMER_FIELDS = ("ConsumerFunctions", "ConsumerTimeoutMultiple")
 _DLQ_FIELDS = ("IsDeadLetterQueue", "DeadLetterSources")
+DOCUMENT = shapes.fields(
+    shapes.Attributes("sqs", "QueueAttributeName"),
+    shapes.Api("sqs", "ListQueues", "QueueUrls[]"),
+    QueueUrl=shapes.ANY,
+    QueueName=shapes.ANY,
+    RedrivePolicy=shapes.REDRIVE_POLICY,
+    RedriveAllowPolicy=shapes.fields(redrivePermission=shapes.ANY, sourceQueueArns=shapes.ANY),
+    Policy=shapes.ANY,
+    DeadLetterSources=shapes.ListOf(shapes.fields(Type=shapes.ANY, Arn=shapes.ANY)),
+    IsDeadLetterQueue=shapes.ANY,
+    DeclaresDeadLetterSources=shapes.ANY,
+    SourceQueuesMaxRetentionPeriod=shapes.ANY,
+    DeadLetterTargetExists=shapes.ANY,
+    ConsumerFunctions=shapes.ListOf(
+        shapes.fields(
+            FunctionArn=shapes.ANY, Timeout=shapes.ANY, MaximumBatchingWindowInSeconds=shapes.ANY, State=shapes.ANY
+        )
+    ),
+    ConsumerTimeoutMultiple=shapes.ANY,
+    Alarms=shapes.fields(ApproximateNumberOfMessagesVisible=shapes.ALARMS, ApproximateAgeOfOldestMessage=shapes.ALARMS),
+)
+
 
 Source = dict[str, str]  # {"Type": CloudFormation type, "Arn": ...}
 

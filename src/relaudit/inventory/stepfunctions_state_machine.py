@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from relaudit.inventory import shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
 
 if TYPE_CHECKING:
@@ -38,6 +39,11 @@ _COUNTS = (
     "Retriers",
     "RetriersWithoutBackoff",
     "WaitStates",
+)
+DOCUMENT = shapes.fields(
+    shapes.Api("stepfunctions", "DescribeStateMachine", "", ("name", "definition")),
+    DefinitionSummary=shapes.fields(**dict.fromkeys((*_COUNTS, "TimeoutSeconds", "MultiStepPath"), shapes.ANY)),
+    _unavailable=shapes.ANY,
 )
 
 
