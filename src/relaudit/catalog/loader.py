@@ -159,6 +159,9 @@ def load_check(path: Path, known_types: Iterable[str] | None = None) -> Compiled
     except (OSError, UnicodeDecodeError) as exc:
         raise CheckFileError(shown, "<file>", f"cannot read: {exc}") from exc
     except yaml.YAMLError as exc:
+        # Recent PyYAML (6.0.4 here) refuses deep flow nesting itself, before Python's recursion limit.
+        if "nesting depth" in str(getattr(exc, "problem", "")):
+            raise CheckFileError(shown, "<yaml>", "nested too deeply") from exc
         raise CheckFileError(shown, "<yaml>", str(exc).replace("\n", " ")) from exc
     except RecursionError as exc:
         raise CheckFileError(shown, "<yaml>", "nested too deeply") from exc

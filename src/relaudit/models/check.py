@@ -47,8 +47,14 @@ class _Strict(BaseModel):
 
 
 class References(_Strict):
-    """Equivalent controls in other tools; every field is optional."""
+    """Where the rule comes from and equivalent controls in other tools; every field is optional
+    (the built-in checks all cite ``docs``)."""
 
+    docs: str | None = Field(
+        default=None,
+        pattern=r"^https://docs\.aws\.amazon\.com/",
+        description="The AWS documentation page the rule comes from",
+    )
     securityhub: str | None = Field(default=None, description="Security Hub FSBP control id, e.g. RDS.5")
     config_rule: str | None = Field(default=None, description="AWS Config managed rule, e.g. rds-multi-az-support")
     prowler: str | None = Field(default=None, description="Prowler check id")
