@@ -9,9 +9,15 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
+from relaudit.catalog.evaluate import judge
+from relaudit.catalog.loader import load_catalog
+from relaudit.inventory import COLLECTORS
 from relaudit.inventory.stepfunctions_state_machine import summarize
+from relaudit.models.check import Status
 
 from .lambda_support import ACCOUNT
+
+CATALOG = load_catalog(known_types=COLLECTORS)
 
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/states"
 LAMBDA = "arn:aws:states:::lambda:invoke"
@@ -267,3 +273,16 @@ def test_kms_encrypted_definition_costs_only_its_definition_checks(aws: None, co
     assert machine["loggingConfiguration"]["level"] == "ALL", "the metadata is still judged"
     assert "_unavailable" not in docs["plain"].properties
     assert docs["plain"].properties["DefinitionSummary"]["TaskStates"] == 2
+    # Evaluated: what reads the definition cannot judge the encrypted machine; what reads the
+    # metadata judges it as any other.
+    judged = {
+        name: judge(CATALOG.checks["stepfunctions-state-machine-errors-caught"], doc.properties)
+        for name, doc in docs.items()
+    }
+    assert judged["secret"][0] is Status.UNKNOWN
+    assert "DefinitionSummary" in (judged["secret"][1] or "") and "KmsAccessDeniedException" in (
+        judged["secret"][1] or ""
+    )
+    assert judged["plain"][0] is Status.FAILED
+    logging_check = CATALOG.checks["stepfunctions-state-machine-logging-enabled"]
+    assert judge(logging_check, machine) == (Status.PASSED, None)
