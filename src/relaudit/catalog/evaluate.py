@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from jmespath.exceptions import JMESPathError
 
@@ -16,6 +16,15 @@ if TYPE_CHECKING:
     from relaudit.models.resource import ResourceDocument
 
 PARAMS_KEY = "_params"
+
+
+class GraphDetail(NamedTuple):
+    """What a graph finding adds: its path (ARNs in order) and a sentence on what the graph showed."""
+
+    path: tuple[str, ...]
+    seen: str
+
+
 # What an expression raises on data it cannot handle: JMESPath's own type errors, and (jmespath
 # 1.1 and later) TypeError from an ordering comparison of a number with a string.
 EVALUATION_ERRORS: tuple[type[Exception], ...] = (JMESPathError, TypeError)
@@ -51,10 +60,21 @@ def evaluate(check: CompiledCheck, resource: ResourceDocument) -> Finding:
     return build_finding(check, status, resource.account_id, resource.region, resource.arn, resource.name)
 
 
-def build_finding(check: CompiledCheck, status: Status, account_id: str, region: str, arn: str, name: str) -> Finding:
-    """The finding of ``check`` with ``status`` on one resource (its id and reason derive from these)."""
+def build_finding(
+    check: CompiledCheck,
+    status: Status,
+    account_id: str,
+    region: str,
+    arn: str,
+    name: str,
+    detail: GraphDetail | None = None,
+) -> Finding:
+    """The finding of ``check`` with ``status`` on one resource (its id and reason derive from these;
+    a graph finding's ``detail`` adds its path and what the graph showed to the reason)."""
     definition = check.definition
     reason = _REASONS[status].format(name=name, type=definition.resource_type, title=definition.title.rstrip("."))
+    if detail is not None and detail.seen:
+        reason = f"{reason} {detail.seen}"
     # Built without validation: every value comes from a validated check or document. One shared
     # fields-set for all findings (pydantic keeps one per instance otherwise).
     return Finding.model_construct(
@@ -74,4 +94,5 @@ def build_finding(check: CompiledCheck, status: Status, account_id: str, region:
         references=definition.references,
         remediation_text=definition.remediation.text,
         remediation_url=definition.remediation.url,
+        path=list(detail.path) if detail is not None and detail.path else None,
     )

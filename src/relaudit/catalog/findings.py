@@ -12,26 +12,35 @@ from collections.abc import Iterator, Sequence
 from operator import itemgetter
 from typing import TYPE_CHECKING, overload
 
-from relaudit.catalog.evaluate import build_finding
+from relaudit.catalog.evaluate import GraphDetail, build_finding
 
 if TYPE_CHECKING:
     from relaudit.catalog.loader import CompiledCheck
     from relaudit.models.check import Severity, Status
     from relaudit.models.finding import Finding
 
-# (account_id, region, check id, resource arn, resource name, status, check): the report order's key first.
-Record = tuple[str, str, str, str, str, "Status", "CompiledCheck"]
+# (account_id, region, check id, resource arn, resource name, status, check, graph detail or None):
+# the report order's key first.
+Record = tuple[str, str, str, str, str, "Status", "CompiledCheck", GraphDetail | None]
 _REPORT_ORDER = itemgetter(0, 1, 2, 3)
 
 
-def record(check: CompiledCheck, status: Status, account_id: str, region: str, arn: str, name: str) -> Record:
+def record(
+    check: CompiledCheck,
+    status: Status,
+    account_id: str,
+    region: str,
+    arn: str,
+    name: str,
+    detail: GraphDetail | None = None,
+) -> Record:
     """The record of one finding."""
-    return (account_id, region, check.definition.id, arn, name, status, check)
+    return (account_id, region, check.definition.id, arn, name, status, check, detail)
 
 
 def _build(rec: Record) -> Finding:
-    account_id, region, _, arn, name, status, check = rec
-    return build_finding(check, status, account_id, region, arn, name)
+    account_id, region, _, arn, name, status, check, detail = rec
+    return build_finding(check, status, account_id, region, arn, name, detail)
 
 
 class FindingRecords(Sequence["Finding"]):
