@@ -374,7 +374,7 @@ class Evaluation:
                     )
                 )
                 continue
-            account = graph_evaluate.account_graph(facts)
+            account, _ = graph_evaluate.account_graph(facts)
             records, failures = graph_evaluate.evaluate_account(account, self._graph_checks)
             self._records.extend(records)
             for check_id, failed in failures.items():

@@ -18,16 +18,16 @@ if TYPE_CHECKING:
 
     from relaudit.catalog.loader import CompiledCheck
     from relaudit.graph.facts import Fact
+    from relaudit.graph.workloads import Workload
     from relaudit.models.coverage import CoverageGap
 
 GRAPH_INCOMPLETE = "GraphIncomplete"
 
 
-def account_graph(facts: Iterable[Fact]) -> AccountGraph:
-    """One account's graph with its workloads assigned."""
+def account_graph(facts: Iterable[Fact]) -> tuple[AccountGraph, list[Workload]]:
+    """One account's graph, with its workloads assigned."""
     account = build(facts)
-    assign(account)
-    return account
+    return account, assign(account)
 
 
 def _path(check: CompiledCheck, document: dict[str, Any]) -> tuple[str, ...]:

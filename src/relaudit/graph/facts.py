@@ -300,6 +300,21 @@ def _stack(doc: ResourceDocument) -> Iterable[Fact]:
             yield Member(workload, name, "cloudformation", resource.get("ResourceType") or "", physical)
 
 
+APPLICATION_TAG = "awsApplication"  # myApplications / AppRegistry: the application's ARN
+
+
+def _tags(doc: ResourceDocument, workload_tag: str | None) -> Iterable[Fact]:
+    for resource in doc.properties.get("Resources") or []:
+        arn, tags = resource.get("ResourceARN") or "", resource.get("Tags") or {}
+        application = tags.get(APPLICATION_TAG)
+        if application:
+            # arn:aws:resource-groups:<region>:<account>:group/<name>/<id>
+            name = application.split(":group/", 1)[-1].split("/", 1)[0]
+            yield Member(application, name, "tag", "", arn)
+        if workload_tag and tags.get(workload_tag):
+            yield Member(f"tag:{workload_tag}={tags[workload_tag]}", tags[workload_tag], "tag", "", arn)
+
+
 EXTRACTORS: dict[str, Callable[[ResourceDocument], Iterable[Fact]]] = {
     "AWS::Lambda::Function": _lambda,
     "AWS::Lambda::EventSourceMapping": _mapping,
@@ -315,12 +330,18 @@ EXTRACTORS: dict[str, Callable[[ResourceDocument], Iterable[Fact]]] = {
     "AWS::IAM::Role": _role,
     "AWS::CloudFormation::Stack": _stack,
 }
+
+
+TAGS_TYPE = "AWS::ResourceGroupsTaggingAPI::TaggedResources"
 # The resource types the graph is built from: collected whenever a selected check reads the graph.
-SOURCE_TYPES: tuple[str, ...] = tuple(sorted(EXTRACTORS))
+SOURCE_TYPES = tuple(sorted((*EXTRACTORS, TAGS_TYPE)))
 
 
-def facts_of(doc: ResourceDocument) -> list[Fact]:
-    """The graph facts one resource document contributes (none for a type the graph does not read)."""
+def facts_of(doc: ResourceDocument, workload_tag: str | None = None) -> list[Fact]:
+    """The graph facts one resource document contributes (none for a type the graph does not read);
+    ``workload_tag`` names the tag key whose value is a workload (``relaudit graph --workload-tag``)."""
+    if doc.resource_type == TAGS_TYPE:
+        return list(_tags(doc, workload_tag))
     extractor = EXTRACTORS.get(doc.resource_type)
     return list(extractor(doc)) if extractor else []
 
@@ -328,12 +349,13 @@ def facts_of(doc: ResourceDocument) -> list[Fact]:
 class FactSink:
     """Collects the facts of every document it is given, per account (a run's document consumer)."""
 
-    def __init__(self) -> None:
+    def __init__(self, workload_tag: str | None = None) -> None:
         self.by_account: dict[str, list[Fact]] = {}
+        self._workload_tag = workload_tag
 
     def add(self, documents: Iterable[ResourceDocument]) -> None:
         """Keep the facts of ``documents`` (the documents themselves are not kept)."""
         for doc in documents:
-            found = facts_of(doc)
+            found = facts_of(doc, self._workload_tag)
             if found:
                 self.by_account.setdefault(doc.account_id, []).extend(found)
