@@ -20,6 +20,8 @@ from relaudit.allocator import tune_malloc
 from relaudit.catalog.evaluate import EVALUATION_ERRORS, NOTHING_UNAVAILABLE, judge
 from relaudit.catalog.findings import FindingRecords, Record, record
 from relaudit.errors import BadRequestError, RelauditError
+from relaudit.graph import evaluate as graph_evaluate
+from relaudit.graph.facts import FactSink
 from relaudit.inventory import load_collector, start_order
 from relaudit.inventory.base import CollectorContext, IncompleteUnitError, SharedLookups
 from relaudit.models.check import Severity, Status
@@ -341,8 +343,12 @@ class Evaluation:
         self._by_type: dict[str, list[CompiledCheck]] = defaultdict(list)
         self._fields = {check.id: check.fields() for check in checks}
         self._details: dict[str, str] = {}
+        self._graph_checks = [check for check in checks if check.definition.graph]
         for check in checks:
-            self._by_type[check.definition.resource_type].append(check)
+            if not check.definition.graph:
+                self._by_type[check.definition.resource_type].append(check)
+        # Graph checks: each document's compact graph facts, kept per account until finish().
+        self._facts = FactSink() if self._graph_checks else None
         self._records: list[Record] = []
         self.resources = 0
         self._failures: dict[tuple[str, str, str, str], list[tuple[str, Exception]]] = defaultdict(list)
@@ -355,6 +361,8 @@ class Evaluation:
         """
         for doc in documents:
             self.resources += 1
+            if self._facts is not None:
+                self._facts.add((doc,))
             for check in self._by_type.get(doc.resource_type, ()):
                 try:
                     status, detail = judge(check, doc.properties, unavailable, self._fields[check.id])
@@ -365,8 +373,37 @@ class Evaluation:
                         detail = self._details.setdefault(detail, detail)  # one copy per scope, not per finding
                     self._records.append(record(check, status, doc.account_id, doc.region, doc.arn, doc.name, detail))
 
+    def _evaluate_graphs(self, gaps: list[CoverageGap]) -> None:
+        """Each account's graph checks, once all its scopes are read; an account whose graph
+        misses a source gets a GraphIncomplete gap instead (no graph finding at all)."""
+        if self._facts is None:
+            return
+        incomplete = graph_evaluate.incomplete_accounts(gaps)
+        for account_id, facts in sorted(self._facts.by_account.items()):
+            if account_id in incomplete:
+                message = f"graph checks not evaluated: the graph misses {incomplete[account_id]}"
+                gaps.append(
+                    CoverageGap(
+                        account_id=account_id,
+                        region="*",
+                        resource_type="*",
+                        error_code=graph_evaluate.GRAPH_INCOMPLETE,
+                        message=message[:1000],
+                    )
+                )
+                continue
+            account, _ = graph_evaluate.account_graph(facts)
+            records, failures = graph_evaluate.evaluate_account(account, self._graph_checks)
+            self._records.extend(records)
+            for check_id, failed in failures.items():
+                for arn, error in failed:
+                    node = account.node(arn)
+                    self._failures[(account_id, node.region, node.type, check_id)].append((arn, error))
+        self._facts = None
+
     def finish(self, gaps: list[CoverageGap]) -> FindingRecords:
         """The findings in report order; evaluation failures appended to ``gaps``."""
+        self._evaluate_graphs(gaps)
         for (account_id, region, resource_type, check_id), failed in sorted(self._failures.items()):
             arn, error = failed[0]
             logger.warning("check not evaluated", extra={"check": check_id, "resources": len(failed), "example": arn})
@@ -435,10 +472,13 @@ def completed_scope(plan: Plan | Sequence[Plan], gaps: list[CoverageGap]) -> fro
             lost_fields[key].update(gap.fields)
         else:
             failed_units.add(key)
+    graph_incomplete = set(graph_evaluate.incomplete_accounts(gaps))  # a graph check reads every region
     plans = [plan] if isinstance(plan, Plan) else list(plan)
     complete: set[tuple[str, str, str]] = set()
     for p in plans:
         for check in p.checks:
+            if check.definition.graph and p.account_id in graph_incomplete:
+                continue
             fields = check.fields()
             for region in p.regions:
                 key = (p.account_id, region, check.definition.resource_type)

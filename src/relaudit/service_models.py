@@ -62,6 +62,8 @@ def compact(model: dict[str, Any]) -> dict[str, Any]:
     """
     slim = {key: _undocumented(value) for key, value in model.items() if key not in ("shapes", *_DROPPED_KEYS)}
     slim["shapes"] = JsonTextMap(model.get("shapes", {}))
+    if "clientContextParams" in model:  # botocore reads each one's documentation (S3's, for one)
+        slim["clientContextParams"] = model["clientContextParams"]
     return slim
 
 

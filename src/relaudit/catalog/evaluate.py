@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from jmespath.exceptions import JMESPathError
 
@@ -19,6 +19,15 @@ if TYPE_CHECKING:
     from relaudit.models.resource import ResourceDocument
 
 PARAMS_KEY = "_params"
+
+
+class GraphDetail(NamedTuple):
+    """What a graph finding adds: its path (ARNs in order) and a sentence on what the graph showed."""
+
+    path: tuple[str, ...]
+    seen: str
+
+
 # What an expression raises on data it cannot handle: JMESPath's own type errors, and (jmespath
 # 1.1 and later) TypeError from an ordering comparison of a number with a string.
 EVALUATION_ERRORS: tuple[type[Exception], ...] = (JMESPathError, TypeError)
@@ -107,16 +116,21 @@ def build_finding(
     region: str,
     arn: str,
     name: str,
-    detail: str | None = None,
+    detail: str | GraphDetail | None = None,
 ) -> Finding:
     """The finding of ``check`` with ``status`` on one resource (its id and reason derive from these).
 
-    ``detail`` is what an UNKNOWN finding lacked (see :func:`missing_inputs`).
+    ``detail`` is what an UNKNOWN finding lacked (text, see :func:`missing_inputs`), or a graph
+    finding's path and what the graph showed (added to the reason).
     """
     definition = check.definition
+    graph = detail if isinstance(detail, GraphDetail) else None
+    lacked = detail if isinstance(detail, str) else None
     reason = _REASONS[status].format(
-        name=name, type=definition.resource_type, title=definition.title.rstrip("."), detail=detail or "an input"
+        name=name, type=definition.resource_type, title=definition.title.rstrip("."), detail=lacked or "an input"
     )
+    if graph is not None and graph.seen:
+        reason = f"{reason} {graph.seen}"
     # Built without validation: every value comes from a validated check or document. One shared
     # fields-set for all findings (pydantic keeps one per instance otherwise).
     return Finding.model_construct(
@@ -136,4 +150,5 @@ def build_finding(
         references=definition.references,
         remediation_text=definition.remediation.text,
         remediation_url=definition.remediation.url,
+        path=list(graph.path) if graph is not None and graph.path else None,
     )

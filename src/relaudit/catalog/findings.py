@@ -12,21 +12,28 @@ from collections.abc import Iterator, Sequence
 from operator import itemgetter
 from typing import TYPE_CHECKING, overload
 
-from relaudit.catalog.evaluate import build_finding
+from relaudit.catalog.evaluate import GraphDetail, build_finding
 
 if TYPE_CHECKING:
     from relaudit.catalog.loader import CompiledCheck
     from relaudit.models.check import Severity, Status
     from relaudit.models.finding import Finding
 
-# (account_id, region, check id, resource arn, resource name, status, check, what an UNKNOWN lacked):
-# the report order's key first. The last is None but for UNKNOWN, and shared by a scope's findings.
-Record = tuple[str, str, str, str, str, "Status", "CompiledCheck", str | None]
+# (account_id, region, check id, resource arn, resource name, status, check, detail): the report
+# order's key first. The detail is None but for UNKNOWN (what it lacked, shared by a scope's
+# findings) and graph findings (their path and what the graph showed).
+Record = tuple[str, str, str, str, str, "Status", "CompiledCheck", str | GraphDetail | None]
 _REPORT_ORDER = itemgetter(0, 1, 2, 3)
 
 
 def record(
-    check: CompiledCheck, status: Status, account_id: str, region: str, arn: str, name: str, detail: str | None = None
+    check: CompiledCheck,
+    status: Status,
+    account_id: str,
+    region: str,
+    arn: str,
+    name: str,
+    detail: str | GraphDetail | None = None,
 ) -> Record:
     """The record of one finding."""
     return (account_id, region, check.definition.id, arn, name, status, check, detail)

@@ -6,7 +6,7 @@ import re
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 CHECK_ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)+$")
 BEST_PRACTICE_RE = r"^REL\d{2}-BP\d{2}$"
@@ -97,6 +97,13 @@ class CheckDefinition(_Strict):
     parameters: dict[str, Any] = Field(
         default_factory=dict, description="Thresholds, readable in expressions as _params.<name>"
     )
+    graph: bool = Field(
+        default=False,
+        description="Evaluated on the resource's workload-graph document (Graph.*), not its resource document",
+    )
+    path: str | None = Field(
+        default=None, description="Graph checks: JMESPath giving a failing finding's path (ARNs in order)"
+    )
     remediation: Remediation
     examples: list[Example] = Field(min_length=2)
 
@@ -112,6 +119,13 @@ class CheckDefinition(_Strict):
     def _no_ensure(cls, value: str) -> str:
         if value.lower().startswith("ensure"):
             raise ValueError("state the desired state instead of starting with 'Ensure'")
+        return value
+
+    @field_validator("path")
+    @classmethod
+    def _path_needs_graph(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and not info.data.get("graph"):
+            raise ValueError("a path is read from the graph document: set graph: true")
         return value
 
     @field_validator("examples")

@@ -31,6 +31,8 @@ class Finding(BaseModel):
     references: References
     remediation_text: str
     remediation_url: str
+    # Graph findings on a path (a chain, a loop, an uncaptured async path): its ARNs in order.
+    path: list[str] | None = None
 
 
 class SinkReport(BaseModel):
