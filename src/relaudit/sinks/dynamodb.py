@@ -138,8 +138,9 @@ def stored_finding(item: dict[str, Any]) -> StoredFinding:
         ValueError: The item is not a valid current-finding item.
     """
     try:
-        finding = Finding.model_validate({name: item[name] for name in _FINDING_FIELDS})
-    except (KeyError, ValidationError) as exc:
+        # An optional field (a graph finding's path) is absent from items written without it.
+        finding = Finding.model_validate({name: item[name] for name in _FINDING_FIELDS if name in item})
+    except ValidationError as exc:
         raise ValueError(f"not a finding item: {exc}") from exc
     return StoredFinding(
         finding=finding,
