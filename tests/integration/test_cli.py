@@ -135,6 +135,7 @@ def test_checks_json_lists_metadata(server: tuple[str, list[Planted]]) -> None:
     by_id = {c["id"]: c for c in checks}
     rds = by_id["rds-db-instance-multi-az"]
     assert rds["references"] == {
+        "docs": "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Concepts.MultiAZSingleStandby.html",
         "securityhub": "RDS.5",
         "config_rule": "rds-multi-az-support",
         "prowler": "rds_instance_multi_az",

@@ -131,6 +131,12 @@ def document_spec(resource_type: str) -> Any:
     return import_module(COLLECTORS[resource_type]).DOCUMENT
 
 
+def reads_of(resource_type: str) -> list[shapes.Api]:
+    """Every API output a collector reads: those its documents copy, and its READS."""
+    module = import_module(COLLECTORS[resource_type])
+    return [*apis_of(module.DOCUMENT), *getattr(module, "READS", ())]
+
+
 def apis_of(spec: Any) -> list[shapes.Api]:
     if isinstance(spec, shapes.Api):
         return [spec]

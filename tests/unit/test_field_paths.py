@@ -16,7 +16,7 @@ import pytest
 
 from relaudit.catalog.loader import load_catalog
 from relaudit.inventory import COLLECTORS, shapes
-from tests.support.shape_walk import Missing, apis_of, document_spec, element_of, field_of, resolve, steps_of, walk
+from tests.support.shape_walk import Missing, document_spec, element_of, field_of, reads_of, resolve, steps_of, walk
 
 CATALOG = load_catalog(known_types=COLLECTORS)
 
@@ -31,7 +31,7 @@ def test_every_field_a_check_reads_exists(check: Any) -> None:
 
 @pytest.mark.parametrize("resource_type", sorted(COLLECTORS))
 def test_every_raw_path_a_collector_reads_exists(resource_type: str) -> None:
-    apis = apis_of(document_spec(resource_type))
+    apis = reads_of(resource_type)
     assert apis, "a collector copies some API's output"
     for api in apis:
         where = f"{resource_type} {api.service}.{api.operation}"

@@ -16,10 +16,7 @@ if TYPE_CHECKING:
 RESOURCE_TYPE = "AWS::ApiGateway::Account"
 IAM_ACTIONS = frozenset({"apigateway:GET"})
 DOCUMENT = shapes.fields(
-    shapes.Api("apigateway", "GetAccount", "", ("throttleSettings.rateLimit", "throttleSettings.burstLimit")),
-    shapes.Api("apigateway", "GetStages", "item[]", ("stageName", "methodSettings.*.throttlingRateLimit")),
-    shapes.Api("apigatewayv2", "GetStages", "Items[]", ("StageName", "DefaultRouteSettings.ThrottlingRateLimit")),
-    shapes.Api("apigatewayv2", "GetApis", "Items[]", ("ApiId", "Name", "ProtocolType")),
+    throttleSettings=shapes.Api("apigateway", "GetAccount", "throttleSettings"),
     AccountRateLimit=shapes.ANY,
     AccountBurstLimit=shapes.ANY,
     Stages=shapes.ListOf(
@@ -29,6 +26,13 @@ DOCUMENT = shapes.fields(
     ThrottledStageCount=shapes.ANY,
     StageRateLimitSum=shapes.ANY,
     StageRateLimitPercent=shapes.ANY,
+)
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (
+    shapes.Api("apigateway", "GetAccount", "", ("throttleSettings.rateLimit", "throttleSettings.burstLimit")),
+    shapes.Api("apigateway", "GetStages", "item[]", ("stageName", "methodSettings.*.throttlingRateLimit")),
+    shapes.Api("apigatewayv2", "GetStages", "Items[]", ("StageName", "DefaultRouteSettings.ThrottlingRateLimit")),
+    shapes.Api("apigatewayv2", "GetApis", "Items[]", ("ApiId", "Name", "ProtocolType")),
 )
 
 

@@ -34,6 +34,22 @@ DOCUMENT = shapes.fields(
         "item[]",
         ("stageName", "methodSettings.*.throttlingRateLimit", "methodSettings.*.throttlingBurstLimit"),
     ),
+    restApiId=shapes.ANY,
+    restApiName=shapes.ANY,
+    UsagePlans=shapes.ListOf(
+        shapes.fields(
+            id=shapes.ANY,
+            name=shapes.ANY,
+            throttle=shapes.Shape("apigateway", "ThrottleSettings"),
+            methodThrottle=shapes.ANY,
+        )
+    ),
+    DefaultThrottlingRateLimit=shapes.ANY,
+    Methods=shapes.ListOf(_METHOD),
+    LambdaIntegrations=shapes.ListOf(_METHOD),
+)
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (
     shapes.Api(
         "apigateway",
         "GetResources",
@@ -52,19 +68,8 @@ DOCUMENT = shapes.fields(
         ("id", "name", "throttle", "apiStages[].apiId", "apiStages[].stage", "apiStages[].throttle"),
     ),
     shapes.Api("apigateway", "GetRestApis", "items[]", ("id", "name")),
-    restApiId=shapes.ANY,
-    restApiName=shapes.ANY,
-    UsagePlans=shapes.ListOf(
-        shapes.fields(
-            id=shapes.ANY,
-            name=shapes.ANY,
-            throttle=shapes.Shape("apigateway", "ThrottleSettings"),
-            methodThrottle=shapes.ANY,
-        )
-    ),
-    DefaultThrottlingRateLimit=shapes.ANY,
-    Methods=shapes.ListOf(_METHOD),
-    LambdaIntegrations=shapes.ListOf(_METHOD),
+    shapes.Api("apigateway", "GetAccount", "", ("throttleSettings.rateLimit", "throttleSettings.burstLimit")),
+    shapes.Api("lambda", "ListFunctions", "Functions[]", ("FunctionArn", "Timeout")),
 )
 
 

@@ -23,13 +23,6 @@ DOCUMENT = shapes.fields(
         "Items[]",
         ("StageName", "DefaultRouteSettings.ThrottlingRateLimit", "RouteSettings.*.ThrottlingRateLimit"),
     ),
-    shapes.Api("apigatewayv2", "GetRoutes", "Items[]", ("RouteKey",)),
-    shapes.Api(
-        "apigatewayv2",
-        "GetIntegrations",
-        "Items[]",
-        ("IntegrationId", "IntegrationType", "IntegrationUri", "TimeoutInMillis"),
-    ),
     ApiId=shapes.ANY,
     ApiName=shapes.ANY,
     ProtocolType=shapes.ANY,
@@ -42,6 +35,18 @@ DOCUMENT = shapes.fields(
             FunctionTimeoutInMillis=shapes.ANY,
         )
     ),
+)
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (
+    shapes.Api("apigatewayv2", "GetRoutes", "Items[]", ("RouteKey",)),
+    shapes.Api(
+        "apigatewayv2",
+        "GetIntegrations",
+        "Items[]",
+        ("IntegrationId", "IntegrationType", "IntegrationUri", "TimeoutInMillis"),
+    ),
+    shapes.Api("apigatewayv2", "GetApis", "Items[]", ("ApiId", "Name", "ProtocolType")),
+    shapes.Api("lambda", "ListFunctions", "Functions[]", ("FunctionArn", "Timeout")),
 )
 
 

@@ -36,13 +36,24 @@ DOCUMENT = shapes.fields(
         "Table",
         ("TableArn", "TableName", "GlobalSecondaryIndexes[].IndexName"),
     ),
-    shapes.Api(
-        "application-autoscaling", "DescribeScalableTargets", "ScalableTargets[]", ("ResourceId", "ScalableDimension")
-    ),
     PointInTimeRecoveryStatus=shapes.Shape("dynamodb", "PointInTimeRecoveryStatus"),
     ScalableDimensions=shapes.ListOf(shapes.ANY),
     IndexesWithoutAutoScaling=shapes.ListOf(shapes.ANY),
     AwsBackup=shapes.AWS_BACKUP,
+)
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (
+    shapes.Api(
+        "application-autoscaling", "DescribeScalableTargets", "ScalableTargets[]", ("ResourceId", "ScalableDimension")
+    ),
+    shapes.Api("dynamodb", "ListTables", "TableNames[]"),
+    shapes.Api(
+        "dynamodb",
+        "DescribeContinuousBackups",
+        "ContinuousBackupsDescription",
+        ("PointInTimeRecoveryDescription.PointInTimeRecoveryStatus",),
+    ),
+    shapes.Api("backup", "ListProtectedResources", "Results[]", ("ResourceArn", "LastBackupTime")),
 )
 
 

@@ -21,6 +21,19 @@ IAM_ACTIONS = frozenset(
 DEFAULT_ROUTE = "0.0.0.0/0"
 DOCUMENT = shapes.fields(
     shapes.Api("ec2", "DescribeVpcs", "Vpcs[]", ("VpcId", "OwnerId", "Tags[].Key", "Tags[].Value")),
+    Subnets=shapes.ListOf(
+        shapes.fields(
+            SubnetId=shapes.ANY,
+            AvailabilityZone=shapes.ANY,
+            RouteTableId=shapes.ANY,
+            NatGatewayId=shapes.ANY,
+            GatewayId=shapes.ANY,
+            NatGatewayZones=shapes.ZONES,
+        )
+    ),
+)
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (
     shapes.Api("ec2", "DescribeSubnets", "Subnets[]", ("SubnetId", "VpcId", "AvailabilityZone")),
     shapes.Api(
         "ec2",
@@ -38,16 +51,6 @@ DOCUMENT = shapes.fields(
         ),
     ),
     shapes.Api("ec2", "DescribeNatGateways", "NatGateways[]", ("NatGatewayId", "SubnetId", "State")),
-    Subnets=shapes.ListOf(
-        shapes.fields(
-            SubnetId=shapes.ANY,
-            AvailabilityZone=shapes.ANY,
-            RouteTableId=shapes.ANY,
-            NatGatewayId=shapes.ANY,
-            GatewayId=shapes.ANY,
-            NatGatewayZones=shapes.ZONES,
-        )
-    ),
 )
 
 

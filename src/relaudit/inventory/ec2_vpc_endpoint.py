@@ -19,6 +19,8 @@ DOCUMENT = shapes.fields(
     shapes.Api("ec2", "DescribeVpcEndpoints", "VpcEndpoints[]", ("VpcEndpointId", "State", "SubnetIds", "OwnerId")),
     SubnetAvailabilityZones=shapes.ZONES,
 )
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (shapes.Api("ec2", "DescribeSubnets", "Subnets[]", ("SubnetId", "AvailabilityZone")),)
 
 
 def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:

@@ -25,6 +25,12 @@ DOCUMENT = shapes.fields(
     ),
     SubnetAvailabilityZones=shapes.ZONES,
 )
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (
+    shapes.Api("ec2", "DescribeSubnets", "Subnets[]", ("SubnetId", "AvailabilityZone")),
+    shapes.Api("ecs", "ListClusters", "clusterArns[]"),
+    shapes.Api("ecs", "ListServices", "serviceArns[]"),
+)
 
 
 def _subnets(service: dict[str, Any]) -> list[str]:

@@ -33,6 +33,12 @@ DOCUMENT = shapes.fields(
     BackupPolicy=shapes.Api("efs", "DescribeBackupPolicy", "BackupPolicy"),
     AwsBackup=shapes.AWS_BACKUP,
 )
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (
+    shapes.Api("efs", "DescribeMountTargets", "MountTargets[]", ("AvailabilityZoneName",)),
+    shapes.Api("efs", "DescribeFileSystems", "FileSystems[]", ("AvailabilityZoneName", "NumberOfMountTargets")),
+    shapes.Api("backup", "ListProtectedResources", "Results[]", ("ResourceArn", "LastBackupTime")),
+)
 
 
 def _backup_policy(ctx: CollectorContext, file_system_id: str) -> dict[str, Any] | None:

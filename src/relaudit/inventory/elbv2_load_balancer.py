@@ -28,10 +28,11 @@ DOCUMENT = shapes.fields(
         "LoadBalancers[]",
         ("LoadBalancerArn", "LoadBalancerName", "AvailabilityZones[].ZoneName"),
     ),
-    shapes.Api("elbv2", "DescribeLoadBalancerAttributes", "Attributes[]", ("Key", "Value")),
     AvailabilityZoneNames=shapes.ZONES,
     Attributes=shapes.ANY,  # {Key: Value}: the keys are the attribute names AWS documents
 )
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (shapes.Api("elbv2", "DescribeLoadBalancerAttributes", "Attributes[]", ("Key", "Value")),)
 
 
 def _attributes(ctx: CollectorContext, arn: str) -> dict[str, Any] | None:

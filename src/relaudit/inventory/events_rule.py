@@ -19,7 +19,6 @@ IAM_ACTIONS = LIST_ACTIONS | queue_access.IAM_ACTIONS
 _BUS_PAGE = 100  # ListEventBuses' largest page; it has no botocore paginator
 DOCUMENT = shapes.fields(
     shapes.Api("events", "ListRules", "Rules[]", ("Name", "Arn", "State", "ManagedBy")),
-    shapes.Api("events", "ListEventBuses", "EventBuses[]", ("Name",)),
     EventBusName=shapes.ANY,
     Targets=shapes.ListOf(
         shapes.fields(
@@ -28,6 +27,12 @@ DOCUMENT = shapes.fields(
         )
     ),
     TargetCount=shapes.ANY,
+)
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (
+    shapes.Api("events", "ListEventBuses", "EventBuses[]", ("Name",)),
+    shapes.Api("sqs", "GetQueueUrl", "", ("QueueUrl",)),
+    shapes.Api("sqs", "GetQueueAttributes", "Attributes"),
 )
 
 

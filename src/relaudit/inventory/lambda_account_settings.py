@@ -26,7 +26,6 @@ DOCUMENT = shapes.fields(
         "",
         ("AccountLimit.ConcurrentExecutions", "AccountLimit.UnreservedConcurrentExecutions", "AccountUsage"),
     ),
-    shapes.Api("cloudwatch", "GetMetricStatistics", "Datapoints[]", ("Maximum",)),
     ConcurrencyLimit=shapes.ANY,
     UnreservedConcurrency=shapes.ANY,
     ReservedConcurrencyTotal=shapes.ANY,
@@ -34,6 +33,8 @@ DOCUMENT = shapes.fields(
     PeakConcurrentExecutions=shapes.ANY,
     PeakConcurrencyPercent=shapes.ANY,
 )
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (shapes.Api("cloudwatch", "GetMetricStatistics", "Datapoints[]", ("Maximum",)),)
 
 
 def _percent(part: float, whole: float) -> float:

@@ -31,6 +31,26 @@ DOCUMENT = shapes.fields(
     FunctionReservedConcurrency=shapes.ANY,
     IteratorAgeAlarms=shapes.ALARMS,
 )
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (
+    shapes.Api("lambda", "GetFunction", "", ("Concurrency.ReservedConcurrentExecutions",)),
+    shapes.Api(
+        "cloudwatch",
+        "DescribeAlarms",
+        "MetricAlarms[]",
+        (
+            "AlarmName",
+            "MetricName",
+            "Namespace",
+            "Dimensions[].Name",
+            "Dimensions[].Value",
+            "Metrics[].MetricStat.Metric.MetricName",
+            "Metrics[].MetricStat.Metric.Dimensions",
+            "AlarmActions",
+            "ActionsEnabled",
+        ),
+    ),
+)
 
 
 def source_kind(mapping: dict[str, Any]) -> str:

@@ -58,11 +58,6 @@ API_PRINCIPALS = frozenset(
 _ALARMED_METRICS = ("Errors", "Throttles")
 DOCUMENT = shapes.fields(
     shapes.Api("lambda", "ListFunctions", "Functions[]", ("FunctionArn", "FunctionName", "VpcConfig.SubnetIds")),
-    shapes.Api("lambda", "GetFunction", "", ("Concurrency.ReservedConcurrentExecutions",)),
-    shapes.Api("lambda", "GetPolicy", "", ("Policy",)),
-    shapes.Api("lambda", "ListAliases", "Aliases[]", ("Name",)),
-    shapes.Api("scheduler", "ListSchedules", "Schedules[]", ("State", "Target.Arn")),
-    shapes.Api("cloudwatch", "GetMetricData", "MetricDataResults[]", ("Id", "Values")),
     ReservedConcurrentExecutions=shapes.ANY,
     EventInvokeConfig=shapes.Api(
         "lambda",
@@ -88,6 +83,31 @@ DOCUMENT = shapes.fields(
     VpcConfig=shapes.fields(
         shapes.Api("lambda", "ListFunctions", "Functions[].VpcConfig"), SubnetAvailabilityZones=shapes.ZONES
     ),
+)
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (
+    shapes.Api("lambda", "GetFunction", "", ("Concurrency.ReservedConcurrentExecutions",)),
+    shapes.Api("lambda", "GetPolicy", "", ("Policy",)),
+    shapes.Api("lambda", "ListAliases", "Aliases[]", ("Name",)),
+    shapes.Api("scheduler", "ListSchedules", "Schedules[]", ("State", "Target.Arn")),
+    shapes.Api("cloudwatch", "GetMetricData", "MetricDataResults[]", ("Id", "Values")),
+    shapes.Api(
+        "cloudwatch",
+        "DescribeAlarms",
+        "MetricAlarms[]",
+        (
+            "AlarmName",
+            "MetricName",
+            "Namespace",
+            "Dimensions[].Name",
+            "Dimensions[].Value",
+            "Metrics[].MetricStat.Metric.MetricName",
+            "Metrics[].MetricStat.Metric.Dimensions",
+            "AlarmActions",
+            "ActionsEnabled",
+        ),
+    ),
+    shapes.Api("ec2", "DescribeSubnets", "Subnets[]", ("SubnetId", "AvailabilityZone")),
 )
 
 

@@ -24,6 +24,8 @@ DOCUMENT = shapes.fields(
     ),
     BrokerAvailabilityZones=shapes.ZONES,
 )
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (shapes.Api("ec2", "DescribeSubnets", "Subnets[]", ("SubnetId", "AvailabilityZone")),)
 
 
 def _client_subnets(cluster: dict[str, Any]) -> list[str]:

@@ -25,6 +25,8 @@ DOCUMENT = shapes.fields(
     ),
     MemberAvailabilityZones=shapes.ZONES,
 )
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (shapes.Api("neptune", "DescribeDBInstances", "DBInstances[]", ("DBInstanceIdentifier", "AvailabilityZone")),)
 
 
 def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:

@@ -17,8 +17,9 @@ IAM_ACTIONS = frozenset({"es:ListDomainNames", "es:DescribeDomains"})
 DESCRIBE_BATCH = 5  # DescribeDomains accepts at most 5 names per call
 DOCUMENT = shapes.fields(
     shapes.Api("opensearch", "DescribeDomains", "DomainStatusList[]", ("ARN", "DomainName", "Deleted")),
-    shapes.Api("opensearch", "ListDomainNames", "DomainNames[]", ("DomainName",)),
 )
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (shapes.Api("opensearch", "ListDomainNames", "DomainNames[]", ("DomainName",)),)
 
 
 def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:

@@ -24,9 +24,13 @@ DOCUMENT = shapes.fields(
         "DBClusters[]",
         ("DBClusterArn", "DBClusterIdentifier", "Engine", "DBClusterMembers[].DBInstanceIdentifier"),
     ),
-    shapes.Api("rds", "DescribeDBInstances", "DBInstances[]", ("DBInstanceIdentifier", "AvailabilityZone")),
     MemberAvailabilityZones=shapes.ZONES,
     AwsBackup=shapes.AWS_BACKUP,
+)
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (
+    shapes.Api("rds", "DescribeDBInstances", "DBInstances[]", ("DBInstanceIdentifier", "AvailabilityZone")),
+    shapes.Api("backup", "ListProtectedResources", "Results[]", ("ResourceArn", "LastBackupTime")),
 )
 
 

@@ -19,6 +19,8 @@ DOCUMENT = shapes.fields(
     shapes.Api("rds", "DescribeDBInstances", "DBInstances[]", ("DBInstanceArn", "DBInstanceIdentifier")),
     AwsBackup=shapes.AWS_BACKUP,
 )
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (shapes.Api("backup", "ListProtectedResources", "Results[]", ("ResourceArn", "LastBackupTime")),)
 
 
 def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:

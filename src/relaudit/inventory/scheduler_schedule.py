@@ -21,6 +21,8 @@ DOCUMENT = shapes.fields(
     shapes.Api("scheduler", "GetSchedule", "", ("Arn", "Name", "GroupName", "EndDate", "ScheduleExpression")),
     Finished=shapes.ANY,
 )
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (shapes.Api("scheduler", "ListSchedules", "Schedules[]", ("Name", "GroupName")),)
 
 
 def _finished(schedule: dict[str, Any], now: dt.datetime) -> bool:

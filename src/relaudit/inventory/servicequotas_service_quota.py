@@ -50,6 +50,23 @@ DOCUMENT = shapes.fields(
     PeakUsage=shapes.ANY,
     UsagePercent=shapes.ANY,
 )
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (
+    shapes.Api("service-quotas", "ListAWSDefaultServiceQuotas", "Quotas[]", ("QuotaCode", "Value")),
+    shapes.Api(
+        "service-quotas",
+        "ListServiceQuotas",
+        "Quotas[]",
+        (
+            "UsageMetric.MetricName",
+            "UsageMetric.MetricNamespace",
+            "UsageMetric.MetricDimensions",
+            "UsageMetric.MetricStatisticRecommendation",
+            "Period",
+        ),
+    ),
+    shapes.Api("cloudwatch", "GetMetricData", "MetricDataResults[]", ("Id", "Values")),
+)
 
 
 def _quotas(ctx: CollectorContext, service: str) -> dict[str, dict[str, Any]]:

@@ -1,11 +1,13 @@
 """What a collector's documents are made of, as data a test checks against botocore's models.
 
 Each collector declares ``DOCUMENT``: the API output its documents copy (an :class:`Api`, the
-items under a path of an operation's output shape) plus the fields it adds. ``tests/unit/
-test_field_paths.py`` walks every field path a check reads through this declaration and
+items under a path of an operation's output shape) plus the fields it adds; and ``READS``: the
+other outputs it reads without copying them (an alias list, a metric, a join's source).
+``tests/unit/test_field_paths.py`` walks every field path a check reads through ``DOCUMENT`` and
 botocore's output shapes, and every path in an :class:`Api`'s ``reads`` (the raw fields the
 collector's own code reads): a renamed field in a botocore model, a typo in a check, or a check
-reading a field no collector provides fails it. Pure data: nothing here imports botocore.
+reading a field no collector provides fails it. The collector tests hold ``DOCUMENT`` to what
+each collector really yields. Pure data: nothing here imports botocore.
 """
 
 from __future__ import annotations

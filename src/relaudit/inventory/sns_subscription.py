@@ -35,6 +35,8 @@ DOCUMENT = shapes.fields(
     Owner=shapes.ANY,
     DeadLetterQueue=shapes.DEAD_LETTER_QUEUE,
 )
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (shapes.Api("sns", "GetSubscriptionAttributes", "Attributes"),)
 
 
 def subscriptions(ctx: CollectorContext) -> list[dict[str, Any]]:

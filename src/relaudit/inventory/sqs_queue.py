@@ -35,7 +35,6 @@ _CONSUMER_FIELDS = ("ConsumerFunctions", "ConsumerTimeoutMultiple")
 _DLQ_FIELDS = ("IsDeadLetterQueue", "DeadLetterSources")
 DOCUMENT = shapes.fields(
     shapes.Attributes("sqs", "QueueAttributeName"),
-    shapes.Api("sqs", "ListQueues", "QueueUrls[]"),
     QueueUrl=shapes.ANY,
     QueueName=shapes.ANY,
     RedrivePolicy=shapes.REDRIVE_POLICY,
@@ -53,6 +52,53 @@ DOCUMENT = shapes.fields(
     ),
     ConsumerTimeoutMultiple=shapes.ANY,
     Alarms=shapes.fields(ApproximateNumberOfMessagesVisible=shapes.ALARMS, ApproximateAgeOfOldestMessage=shapes.ALARMS),
+)
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (
+    shapes.Api("sqs", "ListQueues", "QueueUrls[]"),
+    shapes.Api("sqs", "ListQueues", "QueueUrls[]"),
+    shapes.Api("sqs", "GetQueueAttributes", "Attributes"),
+    shapes.Api("lambda", "ListFunctions", "Functions[]", ("FunctionArn", "Timeout", "DeadLetterConfig.TargetArn")),
+    shapes.Api(
+        "lambda",
+        "ListFunctionEventInvokeConfigs",
+        "FunctionEventInvokeConfigs[]",
+        ("FunctionArn", "DestinationConfig.OnFailure.Destination"),
+    ),
+    shapes.Api(
+        "lambda",
+        "ListEventSourceMappings",
+        "EventSourceMappings[]",
+        (
+            "EventSourceArn",
+            "FunctionArn",
+            "MaximumBatchingWindowInSeconds",
+            "State",
+            "EventSourceMappingArn",
+            "UUID",
+            "DestinationConfig.OnFailure.Destination",
+        ),
+    ),
+    shapes.Api("events", "ListTargetsByRule", "Targets[]", ("DeadLetterConfig.Arn",)),
+    shapes.Api("scheduler", "ListSchedules", "Schedules[]", ("Arn", "Name", "GroupName")),
+    shapes.Api("scheduler", "GetSchedule", "", ("Target.DeadLetterConfig.Arn",)),
+    shapes.Api("sns", "ListSubscriptions", "Subscriptions[]", ("SubscriptionArn",)),
+    shapes.Api(
+        "cloudwatch",
+        "DescribeAlarms",
+        "MetricAlarms[]",
+        (
+            "AlarmName",
+            "MetricName",
+            "Namespace",
+            "Dimensions[].Name",
+            "Dimensions[].Value",
+            "Metrics[].MetricStat.Metric.MetricName",
+            "Metrics[].MetricStat.Metric.Dimensions",
+            "AlarmActions",
+            "ActionsEnabled",
+        ),
+    ),
 )
 
 

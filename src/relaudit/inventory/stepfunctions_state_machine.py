@@ -45,6 +45,8 @@ DOCUMENT = shapes.fields(
     DefinitionSummary=shapes.fields(**dict.fromkeys((*_COUNTS, "TimeoutSeconds", "MultiStepPath"), shapes.ANY)),
     _unavailable=shapes.ANY,
 )
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (shapes.Api("stepfunctions", "ListStateMachines", "stateMachines[]", ("stateMachineArn", "name")),)
 
 
 def _is_activity(resource: str) -> bool:
