@@ -73,8 +73,8 @@ def _group_lines(group: CheckGroup, several_accounts: bool) -> list[Text]:
 def _hidden_line(status: str, groups: list[CheckGroup]) -> Text:
     count = sum(group.count for group in groups)
     return Text.assemble(
-        (f"{status:<8}", STATUS_STYLE.get(status, "")),
-        f" {count} findings of {len(groups)} checks not listed ({_FLAG[status]} lists them)",
+        (status, STATUS_STYLE.get(status, "")),
+        f": {count} findings of {len(groups)} checks not listed ({_FLAG[status]} lists them)",
     )
 
 
