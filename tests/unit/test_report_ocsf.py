@@ -3,33 +3,16 @@ the OCSF 1.6.0 schema (the real schema export, packaged by ocsf-json-schema, app
 
 from __future__ import annotations
 
-import functools
 import io
 import json
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator
-from ocsf_json_schema import OcsfJsonSchemaEmbedded, get_ocsf_schema
 
 from relaudit.models.check import Status
 from relaudit.report import ocsf
+from tests.support.ocsf_schema import schema_errors
 from tests.support.report_data import finding, mixed, result
-
-
-@functools.cache
-def validator() -> Draft202012Validator:
-    """The JSON Schema of OCSF's compliance_finding class with the profiles the events declare."""
-    schema = OcsfJsonSchemaEmbedded(get_ocsf_schema(version=ocsf.OCSF_VERSION))
-    class_name = schema.lookup_class_name_from_uid(class_uid=ocsf.CLASS_UID)
-    assert class_name == "compliance_finding"
-    json_schema = schema.get_class_schema(class_name=class_name, profiles=list(ocsf.PROFILES))
-    return Draft202012Validator(json_schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
-
-
-def schema_errors(event: dict[str, Any]) -> list[str]:
-    """Every schema violation of ``event``, as path: message."""
-    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator().iter_errors(event)]
 
 
 def _events() -> list[dict[str, Any]]:
