@@ -112,7 +112,7 @@ def test_html_report_is_self_contained_with_an_svg_heat_map_of_the_account(runs:
 
 @pytest.mark.skipif(chromium.binary() is None, reason="chromium is not installed (Debian package: chromium)")
 def test_html_report_renders_in_headless_chromium_with_content(runs: Runs, tmp_path: Path) -> None:
-    rendered = chromium.render(runs.out / "report.html", tmp_path)
+    rendered = chromium.render(runs.out / "report.html", tmp_path, width=1100, height=1200)
     assert rendered.console == [], "the report logs nothing to the console"
     assert rendered.page_requests == [], "the report fetches nothing"
     share, colours = colour_share(rendered.screenshot)

@@ -36,7 +36,7 @@ class RunProgress:
         self._console = Console(file=stream or sys.stderr, highlight=False)
         self._progress = Progress(
             TextColumn("[bold]auditing"),
-            BarColumn(),
+            BarColumn(bar_width=24),
             MofNCompleteColumn(),
             TextColumn("units · {task.fields[calls]} calls · {task.fields[waits]} throttled waits"),
             TimeElapsedColumn(),
