@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from relaudit.report import publish
+from relaudit.report import publish, trend
 from tests.integration.template_support import Resolver, translated
 from tests.integration.test_template_iam import ATTRIBUTES, ROLE, _statements
 
@@ -87,3 +87,8 @@ def test_the_bucket_is_private_encrypted_tls_only_and_expires_reports() -> None:
 def test_report_bucket_parameter_accepts_bucket_names_only(name: str, ok: bool) -> None:
     pattern = translated()["Parameters"]["ReportBucket"]["AllowedPattern"]
     assert bool(re.fullmatch(pattern, name)) is ok
+
+
+def test_the_reports_trend_reads_with_what_the_role_already_has_on_the_table() -> None:
+    table = _statements(ROLE)["FindingsTable"]
+    assert trend.IAM_ACTIONS <= table["Action"], "relaudit report / the report's trend only Query the table"
