@@ -19,16 +19,22 @@ BUCKET_ARN = f"arn:aws:s3:::{BUCKET}"
 def _resolver(bucket: str) -> Resolver:
     cfn = translated()
     attributes = {**ATTRIBUTES, ("ReportsBucket", "Arn"): BUCKET_ARN}
-    return Resolver(cfn, {"ReportBucket": bucket}, {"FindingsTable": "t", "ReportsBucket": bucket}, attributes)
+    refs = {"FindingsTable": "t", "ReportsBucket": bucket, ROLE: ROLE}
+    return Resolver(cfn, {"ReportBucket": bucket}, refs, attributes)
 
 
 def _statements_with(bucket: str) -> dict[str, dict[str, Any]]:
+    """The function role's statements by Sid: its inline policies, plus the report policy when deployed."""
     cfn = translated()
     resolver = _resolver(bucket)
     properties = resolver.resolve(cfn["Resources"][ROLE]["Properties"])
-    return {
-        s.get("Sid", ""): s for policy in properties.get("Policies", []) for s in policy["PolicyDocument"]["Statement"]
-    }
+    policies = [policy["PolicyDocument"] for policy in properties.get("Policies", [])]
+    report = cfn["Resources"]["ReportWritePolicy"]
+    if resolver.condition(report["Condition"]):
+        attached = resolver.resolve(report["Properties"])
+        assert attached["Roles"] == [ROLE], "attached to the function's role only"
+        policies.append(attached["PolicyDocument"])
+    return {s.get("Sid", ""): s for document in policies for s in document["Statement"]}
 
 
 def test_no_bucket_no_reports_by_default() -> None:
@@ -40,7 +46,7 @@ def test_no_bucket_no_reports_by_default() -> None:
     }
     env = resolver.resolve(cfn["Resources"]["AuditFunction"]["Properties"]["Environment"]["Variables"])
     assert env[publish.REPORT_BUCKET_ENV] == ""
-    assert "ReportWrite" not in _statements(ROLE)
+    assert "ReportWrite" not in _statements(ROLE) and "ReportWrite" not in _statements_with("")
 
 
 def test_the_function_may_only_put_reports_under_the_prefix() -> None:
