@@ -6,10 +6,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import boto3
 import pytest
 
 from relaudit.report import publish, trend
 from tests.integration.template_support import Resolver, translated
+from tests.integration.test_dogfood import _deploy
 from tests.integration.test_template_iam import ATTRIBUTES, ROLE, _statements
 
 BUCKET = "acme-relaudit-reports"
@@ -98,3 +100,18 @@ def test_report_bucket_parameter_accepts_bucket_names_only(name: str, ok: bool) 
 def test_the_reports_trend_reads_with_what_the_role_already_has_on_the_table() -> None:
     table = _statements(ROLE)["FindingsTable"]
     assert table["Action"] >= trend.IAM_ACTIONS, "relaudit report / the report's trend only Query the table"
+
+
+def test_the_stack_deploys_with_a_report_bucket(aws: None) -> None:
+    # moto's CloudFormation (as test_dogfood.py deploys the stack): the bucket and the function's
+    # report policy exist as declared. moto drops the bucket's LifecycleConfiguration (no lifecycle
+    # afterwards), so the rule is asserted on the translated template above, not here.
+    deployed = _deploy(translated(), {"ReportBucket": BUCKET})
+    assert deployed["ReportsBucket"]["id"] == BUCKET
+    s3 = boto3.client("s3", region_name="us-east-1")
+    (rule,) = s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == publish.ENCRYPTION
+    role = deployed[ROLE]["id"]
+    document = boto3.client("iam").get_role_policy(RoleName=role, PolicyName="ReportWrite")["PolicyDocument"]
+    (statement,) = document["Statement"]
+    assert statement["Resource"] == f"{BUCKET_ARN}/{publish.PREFIX}*"
