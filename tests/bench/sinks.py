@@ -62,6 +62,10 @@ def _child(out: Path, cli_args: list[str]) -> int:
     return code
 
 
+def _counts(report: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in report.items() if key not in ("notes", "errors") and value}
+
+
 def _measure(server: Server, label: str, args: list[str], home: str, timeout: float) -> dict[str, Any]:
     work = Path(home)
     timers, result = work / f"{label}-timers.json", work / f"{label}-result.json"
@@ -83,9 +87,7 @@ def _measure(server: Server, label: str, args: list[str], home: str, timeout: fl
         "timers": json.loads(timers.read_text()) if timers.exists() else {},
         "findings": summary.get("findings"),
         "undelivered": summary.get("undelivered_findings"),
-        "sinks": [
-            {k: v for k, v in report.items() if k not in ("notes", "errors") and v} for report in summary.get("sinks", [])
-        ],
+        "sinks": [_counts(report) for report in summary.get("sinks", [])],
         "calls": {s: per_service.get(s, 0) for s in ("securityhub", "dynamodb")},
         "all_calls": sum(per_service.values()),
     }
