@@ -105,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", default="0.02,0.05")
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--no-steady", action="store_true", help="skip the second (nothing changed) run with sinks")
     options = parser.parse_args(argv)
     figures: list[dict[str, Any]] = []
     for size in (int(s) for s in options.sizes.split(",")):
@@ -112,11 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             with tempfile.TemporaryDirectory() as home:
                 sinks = ["--sink", "securityhub", "--sink", "dynamodb", "--table", "bench-findings"]
-                for label, args in (
-                    ("json", []),
-                    ("sinks-first", [*sinks, "--create-table"]),
-                    ("sinks-again", sinks),
-                ):
+                runs = [("json", []), ("sinks-first", [*sinks, "--create-table"]), ("sinks-again", sinks)]
+                for label, args in runs[: 2 if options.no_steady else 3]:
                     figures.append({"size": size, **_measure(server, label, args, home, options.timeout)})
         finally:
             server.stop()
