@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from relaudit import service_models
 from relaudit.ratelimit import RateLimiter
@@ -15,6 +16,19 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 USER_AGENT = "relaudit"
+
+
+def error_code(exc: BaseException) -> str:
+    """The AWS error code behind ``exc`` (following ``raise ... from``), an exception's own ``code``
+    attribute (e.g. ``DeadlineExceeded``), else its type name: the one spelling of an error in
+    gaps, reports and logs."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ClientError):
+            return str(seen.response.get("Error", {}).get("Code") or "ClientError")
+        seen = seen.__cause__
+    code = getattr(exc, "code", None)
+    return code if isinstance(code, str) else type(exc).__name__
 
 
 def client_config(max_workers: int, max_attempts: int = 5, retry_mode: str = "standard") -> Config:

@@ -23,13 +23,14 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
+from relaudit.aws import error_code
 from relaudit.errors import BadRequestError, RelauditError
 from relaudit.events import ENV_PREFIX, is_scheduled, request_from_event
 from relaudit.models.check import Status
 from relaudit.models.coverage import ALL, CoverageGap
 from relaudit.models.org import MAX_STATE_BYTES, FinalizeStep, ItemStep, ListStep, OrgPlan, OrgTarget
 from relaudit.models.request import SECRET_FIELDS, AuditRequest, shown
-from relaudit.org import MemberFactories, account_gaps, error_code, select_accounts
+from relaudit.org import MemberFactories, account_gaps, select_accounts
 from relaudit.plan import make_plan, select_checks
 from relaudit.run import run
 from relaudit.sinks.asff import iso, parse_iso

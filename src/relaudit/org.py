@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from relaudit.aws import ClientFactory
+from relaudit.aws import ClientFactory, error_code
 from relaudit.credentials import DEFAULT_SESSION_NAME, assumed_role_session
 from relaudit.errors import BadRequestError, RelauditError
 from relaudit.models.coverage import ALL, CoverageGap
@@ -72,16 +72,6 @@ def select_accounts(request: AuditRequest, factory: ClientFactory) -> list[str]:
         field = "org" if request.org else "accounts"
         raise BadRequestError(field, "no account left to audit (check the include and exclude lists)")
     return accounts
-
-
-def error_code(exc: BaseException) -> str:
-    """The AWS error code behind ``exc`` (following ``raise ... from``), else its type name."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ClientError):
-            return str(seen.response.get("Error", {}).get("Code") or "ClientError")
-        seen = seen.__cause__
-    return type(exc).__name__
 
 
 def account_gaps(account: str, regions: Sequence[str], exc: BaseException) -> list[CoverageGap]:

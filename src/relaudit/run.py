@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from relaudit.allocator import tune_malloc
+from relaudit.aws import error_code
 from relaudit.catalog.evaluate import EVALUATION_ERRORS, NOTHING_UNAVAILABLE, judge
 from relaudit.catalog.findings import FindingRecords, Record, record
 from relaudit.errors import BadRequestError, RelauditError
@@ -27,7 +28,7 @@ from relaudit.inventory.base import CollectorContext, IncompleteUnitError, Share
 from relaudit.models.check import Severity, Status
 from relaudit.models.coverage import CoverageGap
 from relaudit.models.finding import AuditResult, Finding, Summary
-from relaudit.org import account_gaps, error_code, member_factories, select_accounts
+from relaudit.org import account_gaps, member_factories, select_accounts
 from relaudit.plan import Plan, make_plan, select_checks
 
 if TYPE_CHECKING:
@@ -36,20 +37,25 @@ if TYPE_CHECKING:
     from relaudit.models.request import AuditRequest
     from relaudit.models.resource import ResourceDocument
     from relaudit.org import MemberFactories
-    from relaudit.sinks.delivery import SinkClients
+    from relaudit.sinks.delivery import DeliveryReport, Publisher, SinkClients
     from relaudit.sinks.retry import DeliveryOptions
 
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]
+# A scope (one account's region) whose every unit has ended: its target, region and coverage gaps.
+ScopeDone = Callable[["Target", str, list[CoverageGap]], None]
 # A finished unit's documents, and the fields a failed join left unread there (field -> why).
 Consumer = Callable[[list["ResourceDocument"], Mapping[str, str]], None]
 DEADLINE_EXCEEDED = "DeadlineExceeded"
 ENRICHMENT_THREADS_PER_WORKER = 4
+SCOPES_PUBLISHED_AT_ONCE = 4
 
 
 class DeadlineExceededError(Exception):
     """A unit was not collected (or not finished) before the run's deadline."""
+
+    code = DEADLINE_EXCEEDED
 
 
 @dataclass(frozen=True)
@@ -62,14 +68,6 @@ class Unit:
 
     def __str__(self) -> str:
         return f"{self.account_id}/{self.region}/{self.resource_type}"
-
-
-def _error_code(exc: Exception) -> str:
-    if isinstance(exc, DeadlineExceededError):
-        return DEADLINE_EXCEEDED
-    if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code") or "ClientError")
-    return type(exc).__name__
 
 
 def windowed_map(
@@ -142,10 +140,45 @@ def inventory(
     consume: Consumer,
     progress: Progress | None = None,
     deadline: float | None = None,
+    on_scope: ScopeDone | None = None,
 ) -> list[CoverageGap]:
     """Collect every (region, type) unit of ``plan`` concurrently (one account; see :func:`inventory_accounts`)."""
-    _, gaps = inventory_accounts({}, max_workers, consume, progress, deadline, planned=[Target(plan, factory)])
+    _, gaps = inventory_accounts(
+        {}, max_workers, consume, progress, deadline, planned=[Target(plan, factory)], on_scope=on_scope
+    )
     return gaps
+
+
+class _Scopes:
+    """Counts each scope's units still running, and says when a scope is done."""
+
+    def __init__(self, on_scope: ScopeDone | None) -> None:
+        self._on_scope = on_scope
+        self._left: dict[tuple[str, str], int] = {}
+        self._targets: dict[str, Target] = {}
+
+    def add(self, target: Target, region: str) -> None:
+        self._targets[target.plan.account_id] = target
+        key = (target.plan.account_id, region)
+        self._left[key] = self._left.get(key, 0) + 1
+
+    def ended(self, unit: Unit, gaps: list[CoverageGap]) -> None:
+        key = (unit.account_id, unit.region)
+        self._left[key] -= 1
+        if self._left[key] == 0:
+            del self._left[key]
+            self._done(key, gaps)
+
+    def abandoned(self, gaps: list[CoverageGap]) -> None:
+        """The scopes the deadline caught: done now, with their units' DeadlineExceeded gaps."""
+        for key in sorted(self._left):
+            self._done(key, gaps)
+        self._left.clear()
+
+    def _done(self, key: tuple[str, str], gaps: list[CoverageGap]) -> None:
+        if self._on_scope is not None:
+            scope_gaps = [g for g in gaps if (g.account_id, g.region) == key]
+            self._on_scope(self._targets[key[0]], key[1], scope_gaps)
 
 
 def inventory_accounts(
@@ -156,6 +189,7 @@ def inventory_accounts(
     deadline: float | None = None,
     gap_regions: Sequence[str] = (),
     planned: Sequence[Target] = (),
+    on_scope: ScopeDone | None = None,
 ) -> tuple[list[Target], list[CoverageGap]]:
     """Plan each account, then collect its (region, type) units, all on one thread pool.
 
@@ -179,6 +213,10 @@ def inventory_accounts(
     (:class:`Evaluation` turns them into findings while slower units are still collecting, and
     nothing holds every document of a large account at once).
 
+    When every unit of a scope (one account's region) has ended, ``on_scope`` gets it with its
+    gaps, on the calling thread: the run publishes it while other scopes are still collected.
+    Scopes the deadline caught are handed over last.
+
     Returns:
         The accounts planned and the coverage gaps.
     """
@@ -198,6 +236,7 @@ def inventory_accounts(
     mapper = windowed_map(enrichment, max(2, max_workers // 4))
     pending: dict[Future[Any], Unit | str] = {}  # a unit, or the account being planned
     counts = {"done": 0, "units": 0}
+    scopes = _Scopes(on_scope)
 
     def submit_units(target: Target) -> None:
         plan = target.plan
@@ -220,6 +259,7 @@ def inventory_accounts(
                 )
                 pending[future] = unit
                 counts["units"] += 1
+                scopes.add(target, region)
 
     try:
         for target in planned:
@@ -243,12 +283,14 @@ def inventory_accounts(
                         submit_units(planned_target)
                     continue
                 _collected(key, future, consume, gaps)
+                scopes.ended(key, gaps)
                 counts["done"] += 1
                 if progress:
                     progress(counts["done"], counts["units"], str(key))
     finally:
         pool.shutdown(wait=deadline is None, cancel_futures=True)
         enrichment.shutdown(wait=deadline is None, cancel_futures=True)
+    scopes.abandoned(gaps)
     return targets, gaps
 
 
@@ -301,7 +343,7 @@ def _collected(unit: Unit, future: Future[Any], consume: Consumer, gaps: list[Co
             unavailable.update(dict.fromkeys(join.fields, f"{gap.error_code}: {str(join.error)[:300]}"))
         consume(exc.documents, unavailable)
     except (ClientError, BotoCoreError, DeadlineExceededError) as exc:
-        logger.warning("unit failed", extra={"unit": str(unit), "error": _error_code(exc)})
+        logger.warning("unit failed", extra={"unit": str(unit), "error": error_code(exc)})
         gaps.append(_gap(unit, exc))
     except Exception as exc:
         logger.exception("collector error", extra={"unit": str(unit)})
@@ -322,7 +364,7 @@ def _gap(unit: Unit, exc: Exception) -> CoverageGap:
         account_id=unit.account_id,
         region=unit.region,
         resource_type=unit.resource_type,
-        error_code=_error_code(exc),
+        error_code=error_code(exc),
         message=str(exc)[:1000],
     )
 
@@ -331,12 +373,12 @@ CHECK_EVALUATION_ERROR = "CheckEvaluationError"
 
 
 class Evaluation:
-    """Findings of the selected checks, evaluated unit by unit as documents arrive.
+    """Findings of the selected checks, evaluated unit by unit as documents arrive, kept per scope.
 
     A check whose expression fails on a document (a JMESPath type error, e.g. ``length()`` of a
-    missing field in a user's check) gives no finding there; :meth:`finish` instead reports one
-    ``CheckEvaluationError`` gap per (account, region, type, check), naming the check, how many
-    resources and one of them. The other checks and resources are unaffected.
+    missing field in a user's check) gives no finding there; instead one ``CheckEvaluationError``
+    gap per (account, region, type, check) names the check, how many resources and one of them.
+    The other checks and resources are unaffected.
     """
 
     def __init__(self, checks: Sequence[CompiledCheck]) -> None:
@@ -347,9 +389,11 @@ class Evaluation:
         for check in checks:
             if not check.definition.graph:
                 self._by_type[check.definition.resource_type].append(check)
-        # Graph checks: each document's compact graph facts, kept per account until finish().
+        # Graph checks: each document's compact graph facts, kept per account until the account's
+        # scopes are all read (graph_scopes()).
         self._facts = FactSink() if self._graph_checks else None
-        self._records: list[Record] = []
+        self._records: dict[tuple[str, str], list[Record]] = defaultdict(list)
+        self._closed: dict[tuple[str, str, bool], FindingRecords] = {}
         self.resources = 0
         self._failures: dict[tuple[str, str, str, str], list[tuple[str, Exception]]] = defaultdict(list)
 
@@ -363,6 +407,7 @@ class Evaluation:
             self.resources += 1
             if self._facts is not None:
                 self._facts.add((doc,))
+            records = self._records[(doc.account_id, doc.region)]
             for check in self._by_type.get(doc.resource_type, ()):
                 try:
                     status, detail = judge(check, doc.properties, unavailable, self._fields[check.id])
@@ -371,15 +416,43 @@ class Evaluation:
                 else:
                     if detail is not None:
                         detail = self._details.setdefault(detail, detail)  # one copy per scope, not per finding
-                    self._records.append(record(check, status, doc.account_id, doc.region, doc.arn, doc.name, detail))
+                    records.append(record(check, status, doc.account_id, doc.region, doc.arn, doc.name, detail))
 
-    def _evaluate_graphs(self, gaps: list[CoverageGap]) -> None:
-        """Each account's graph checks, once all its scopes are read; an account whose graph
-        misses a source gets a GraphIncomplete gap instead (no graph finding at all)."""
+    def close_scope(self, account_id: str, region: str) -> tuple[FindingRecords, list[CoverageGap]]:
+        """One scope's findings (in report order) and its evaluation failures as gaps."""
+        findings = FindingRecords(self._records.pop((account_id, region), []))
+        self._closed[(account_id, region, False)] = findings
+        failures = sorted(key for key in self._failures if key[:2] == (account_id, region))
+        return findings, [self._failure_gap(key, self._failures.pop(key)) for key in failures]
+
+    @staticmethod
+    def _failure_gap(key: tuple[str, str, str, str], failed: list[tuple[str, Exception]]) -> CoverageGap:
+        account_id, region, resource_type, check_id = key
+        arn, error = failed[0]
+        logger.warning("check not evaluated", extra={"check": check_id, "resources": len(failed), "example": arn})
+        message = f"check {check_id} could not be evaluated on {len(failed)} resource(s), e.g. {arn}: {error}"
+        return CoverageGap(
+            account_id=account_id,
+            region=region,
+            resource_type=resource_type,
+            error_code=CHECK_EVALUATION_ERROR,
+            message=message[:1000],
+        )
+
+    def graph_scopes(
+        self, gaps: list[CoverageGap]
+    ) -> Iterator[tuple[str, dict[str, tuple[FindingRecords, list[CoverageGap]]]]]:
+        """Each account's graph checks, once every scope of the run is read: yields each evaluated
+        account with its graph findings and evaluation failures by region.
+
+        An account whose graph misses a source gets a GraphIncomplete gap (appended to ``gaps``)
+        and no graph finding at all: a missing edge can neither pass nor fail a check.
+        """
         if self._facts is None:
             return
+        facts_by_account, self._facts = self._facts.by_account, None
         incomplete = graph_evaluate.incomplete_accounts(gaps)
-        for account_id, facts in sorted(self._facts.by_account.items()):
+        for account_id, facts in sorted(facts_by_account.items()):
             if account_id in incomplete:
                 message = f"graph checks not evaluated: the graph misses {incomplete[account_id]}"
                 gaps.append(
@@ -394,31 +467,31 @@ class Evaluation:
                 continue
             account, _ = graph_evaluate.account_graph(facts)
             records, failures = graph_evaluate.evaluate_account(account, self._graph_checks)
-            self._records.extend(records)
-            for check_id, failed in failures.items():
-                for arn, error in failed:
+            by_region: dict[str, list[Record]] = defaultdict(list)
+            for rec in records:
+                by_region[rec[1]].append(rec)
+            failed: dict[str, list[CoverageGap]] = defaultdict(list)
+            for check_id, errors in failures.items():
+                per_key: dict[tuple[str, str, str, str], list[tuple[str, Exception]]] = defaultdict(list)
+                for arn, error in errors:
                     node = account.node(arn)
-                    self._failures[(account_id, node.region, node.type, check_id)].append((arn, error))
-        self._facts = None
+                    per_key[(account_id, node.region, node.type, check_id)].append((arn, error))
+                for key, errs in per_key.items():
+                    failed[key[1]].append(self._failure_gap(key, errs))
+            scopes: dict[str, tuple[FindingRecords, list[CoverageGap]]] = {}
+            for region in sorted(by_region.keys() | failed.keys()):
+                findings = FindingRecords(by_region.get(region, []))
+                self._closed[(account_id, region, True)] = findings
+                scopes[region] = (findings, failed.get(region, []))
+            yield account_id, scopes
 
     def finish(self, gaps: list[CoverageGap]) -> FindingRecords:
-        """The findings in report order; evaluation failures appended to ``gaps``."""
-        self._evaluate_graphs(gaps)
-        for (account_id, region, resource_type, check_id), failed in sorted(self._failures.items()):
-            arn, error = failed[0]
-            logger.warning("check not evaluated", extra={"check": check_id, "resources": len(failed), "example": arn})
-            message = f"check {check_id} could not be evaluated on {len(failed)} resource(s), e.g. {arn}: {error}"
-            gaps.append(
-                CoverageGap(
-                    account_id=account_id,
-                    region=region,
-                    resource_type=resource_type,
-                    error_code=CHECK_EVALUATION_ERROR,
-                    message=message[:1000],
-                )
-            )
-        findings, self._records = FindingRecords(self._records), []
-        return findings
+        """Every scope's findings in report order (a scope's graph findings after its own); failures
+        of scopes not closed appended to ``gaps``."""
+        for account_id, region in sorted({key[:2] for key in self._failures} | self._records.keys()):
+            gaps.extend(self.close_scope(account_id, region)[1])
+        closed, self._closed = self._closed, {}
+        return FindingRecords.joined(closed[key] for key in sorted(closed))
 
 
 def summarize(
@@ -428,8 +501,17 @@ def summarize(
     resources: int,
     started: dt.datetime,
     elapsed: float,
+    *,
+    accounts: Sequence[str] | None = None,
+    checks: int | None = None,
+    run_id: str | None = None,
+    delivery: DeliveryReport | None = None,
 ) -> Summary:
-    """Count a run's outcome (over the plans of every account audited)."""
+    """Count a run's outcome (over the plans of every account audited), once, from what the stages returned.
+
+    ``accounts`` and ``checks`` default to the plans' (an organization run names accounts it
+    could not plan too); ``delivery`` is what the sinks did: undelivered findings make it partial.
+    """
     plans = [plan] if isinstance(plan, Plan) else list(plan)
     if isinstance(findings, FindingRecords):  # counted without building each finding
         outcomes: Iterable[tuple[Status, Severity]] = findings.outcomes()
@@ -441,18 +523,22 @@ def summarize(
         statuses[status.value] += 1
         if status is Status.FAILED:
             failed[severity.value] += 1
+    undelivered = len(delivery.undelivered) if delivery else 0
     return Summary(
-        result="partial" if gaps or statuses[Status.UNKNOWN.value] else "complete",
+        result="partial" if gaps or statuses[Status.UNKNOWN.value] or undelivered else "complete",
         started_at=started.isoformat(timespec="seconds"),
         finished_at=(started + dt.timedelta(seconds=elapsed)).isoformat(timespec="seconds"),
         duration_seconds=round(elapsed, 3),
-        accounts=[p.account_id for p in plans],
+        accounts=list(accounts) if accounts is not None else [p.account_id for p in plans],
         regions=list(dict.fromkeys(region for p in plans for region in p.regions)),
-        checks=len(plans[0].checks) if plans else 0,
+        checks=checks if checks is not None else (len(plans[0].checks) if plans else 0),
         resources=resources,
         findings={status.value: statuses.get(status.value, 0) for status in Status},
         failed_by_severity=dict(sorted(failed.items())),
         coverage_gaps=len(gaps),
+        undelivered_findings=undelivered,
+        run_id=run_id,
+        sinks=delivery.reports if delivery else [],
     )
 
 
@@ -525,58 +611,143 @@ def run(
     tune_malloc()  # before the pool's threads make their arenas
     started = dt.datetime.now(dt.UTC)
     clock = time.monotonic()
-    if request.multi_account:
-        checks = select_checks(catalog, request.checks)
-        accounts = select_accounts(request, factory)
-        members = members or member_factories(request, factory)
-        planners = {account: _member_planner(request, catalog, account, members.get(account)) for account in accounts}
-        evaluation = Evaluation(checks)
-        targets, gaps = inventory_accounts(
-            planners, request.max_workers, evaluation.add, progress, deadline, request.regions
-        )
-    else:
-        plan = make_plan(request, catalog, factory)
-        accounts, checks, targets = [plan.account_id], plan.checks, [Target(plan, factory)]
-        evaluation = Evaluation(checks)
-        gaps = inventory(plan, factory, request.max_workers, evaluation.add, progress, deadline)
+    run_id = run_id or f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+    checks = select_checks(catalog, request.checks)
+    evaluation = Evaluation(checks)
+    with _Publishing(request, factory, run_id, sink_clients, delivery_options) as publishing:
+
+        def scope_done(target: Target, region: str, scope_gaps: list[CoverageGap]) -> None:
+            findings, failures = evaluation.close_scope(target.plan.account_id, region)
+            publishing.evaluation_gaps.extend(failures)
+            publishing.scope(target, region, findings, [*scope_gaps, *failures])
+
+        if request.multi_account:
+            accounts = select_accounts(request, factory)
+            members = members or member_factories(request, factory)
+            planners = {
+                account: _member_planner(request, catalog, account, members.get(account)) for account in accounts
+            }
+            targets, gaps = inventory_accounts(
+                planners, request.max_workers, evaluation.add, progress, deadline, request.regions, on_scope=scope_done
+            )
+        else:
+            plan = make_plan(request, catalog, factory)
+            accounts, checks, targets = [plan.account_id], plan.checks, [Target(plan, factory)]
+            gaps = inventory(
+                plan, factory, request.max_workers, evaluation.add, progress, deadline, on_scope=scope_done
+            )
+        # Graph checks read every region of an account: judged, and published as scopes of their
+        # own, once all of them are read (each region's other checks were published already).
+        by_account = {target.plan.account_id: target for target in targets}
+        for account_id, graph_scopes in evaluation.graph_scopes(gaps):
+            target = by_account[account_id]
+            for region in target.plan.regions:
+                found, failures = graph_scopes.get(region, (FindingRecords([]), []))
+                publishing.evaluation_gaps.extend(failures)
+                publishing.scope(target, region, found, [*gaps, *failures], graph=True)
+        gaps.extend(publishing.evaluation_gaps)
+        delivery = publishing.finish()
     plans = [target.plan for target in targets]
     findings = evaluation.finish(gaps)
     gaps.sort(key=lambda g: (g.account_id, g.region, g.resource_type))
-    summary = summarize(plans, findings, gaps, evaluation.resources, started, time.monotonic() - clock)
-    summary.accounts, summary.checks = list(accounts), len(checks)
-    summary.run_id = run_id or f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
-    # Not validated: built from validated parts, and validating would build every finding at once.
-    result = AuditResult.model_construct(
-        summary=summary, findings=findings, coverage_gaps=gaps, completed_scope=completed_scope(plans, gaps)
+    scope = completed_scope(plans, gaps)
+    summary = summarize(
+        plans,
+        findings,
+        gaps,
+        evaluation.resources,
+        started,
+        time.monotonic() - clock,
+        accounts=accounts,
+        checks=len(checks),
+        run_id=run_id,
+        delivery=delivery,
     )
-    if request.sinks and request.table:
-        own = {target.plan.account_id: target.factory for target in targets}
-        from relaudit.sinks.delivery import SinkClients, deliver, finalize, publish  # only when publishing
-
-        clients = sink_clients or SinkClients(table=factory, accounts=own)
-        with ThreadPoolExecutor(max_workers=request.max_workers, thread_name_prefix="relaudit-sink") as pool:
-            if not record_run:
-                report = deliver(
-                    result,
-                    sinks=list(request.sinks),
-                    table_name=request.table,
-                    clients=clients,
-                    run_id=summary.run_id,
-                    options=delivery_options,
-                    executor=pool,
-                )
-                return result.model_copy(update={"summary": finalize(summary, report, time.monotonic() - clock)})
-            result = publish(
-                result,
-                sinks=list(request.sinks),
-                table_name=request.table,
-                clients=clients,
-                check_ids=[check.definition.id for check in checks],
-                elapsed=lambda: time.monotonic() - clock,
-                options=delivery_options,
-                executor=pool,
-            )
+    # Not validated: built from validated parts, and validating would build every finding at once.
+    result = AuditResult.model_construct(summary=summary, findings=findings, coverage_gaps=gaps, completed_scope=scope)
+    if delivery is not None and record_run:
+        result = publishing.record(result, [check.definition.id for check in checks])
     return result
+
+
+class _Publishing:
+    """The sinks of one run, fed scope by scope while inventory goes on (nothing when no sink is named).
+
+    Scopes are published on their own small pool: Security Hub paces each (account, region) on its
+    own, so scopes overlap; a scope published is delivered even if the run stops later.
+    """
+
+    def __init__(
+        self,
+        request: AuditRequest,
+        factory: ClientFactory,
+        run_id: str,
+        sink_clients: SinkClients | None,
+        options: DeliveryOptions | None,
+    ) -> None:
+        self.evaluation_gaps: list[CoverageGap] = []
+        self._publisher: Publisher | None = None
+        self._futures: list[Future[None]] = []
+        self._accounts: dict[str, ClientFactory] = {}
+        if not (request.sinks and request.table):
+            return
+        from relaudit.sinks.delivery import Publisher, SinkClients  # only when publishing
+
+        clients = sink_clients or SinkClients(table=factory, accounts=self._accounts)
+        self._writes = ThreadPoolExecutor(max_workers=request.max_workers, thread_name_prefix="relaudit-sink")
+        self._scopes = ThreadPoolExecutor(max_workers=SCOPES_PUBLISHED_AT_ONCE, thread_name_prefix="relaudit-scope")
+        self._publisher = Publisher(request.sinks, request.table, clients, run_id, options, self._writes)
+
+    def __enter__(self) -> _Publishing:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._publisher is not None:
+            self._scopes.shutdown(wait=True)
+            self._writes.shutdown(wait=True)
+
+    def scope(
+        self, target: Target, region: str, findings: FindingRecords, gaps: list[CoverageGap], *, graph: bool = False
+    ) -> None:
+        """Queue one finished scope for publishing (the checks it read completely are reconciled).
+
+        A scope's graph checks are published apart (``graph=True``), once the account's graph is
+        judged: until then they are not complete anywhere, so nothing of theirs is archived.
+        """
+        if self._publisher is None:
+            return
+        self._accounts.setdefault(target.plan.account_id, target.factory)
+        checks = tuple(check for check in target.plan.checks if check.definition.graph is graph)
+        plan = dataclasses.replace(target.plan, regions=(region,), checks=checks)
+        complete = {check for _, _, check in completed_scope(plan, gaps)}
+        self._futures.append(
+            self._scopes.submit(self._publisher.publish_scope, target.plan.account_id, region, findings, complete)
+        )
+
+    def finish(self) -> DeliveryReport | None:
+        """Wait for every scope queued; what the sinks did."""
+        if self._publisher is None:
+            return None
+        for future in self._futures:
+            future.result()
+        return self._publisher.finish()
+
+    def record(self, result: AuditResult, check_ids: list[str]) -> AuditResult:
+        """Write the run record; if it cannot be written, the run is partial and the table's report says so."""
+        assert self._publisher is not None
+        from relaudit.sinks.delivery import run_record
+
+        code = self._publisher.record_run(run_record(result, result.summary, check_ids))
+        if code is None:
+            return result
+        summary = result.summary
+        reports = [
+            r.model_copy(update={"notes": [*r.notes, f"the run record {summary.run_id} was not written ({code})"]})
+            if r.sink == "dynamodb"
+            else r
+            for r in summary.sinks
+        ]
+        return result.model_copy(update={"summary": summary.model_copy(update={"result": "partial", "sinks": reports})})
 
 
 def _member_planner(

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from relaudit.models.check import Status
+from relaudit.models.check import Severity, Status
 from relaudit.sinks.asff import iso, parse_iso
 from relaudit.sinks.lifecycle import StoredFinding, Transition, acknowledged, next_update, plan_lifecycle, unit_of
 from tests.integration.sinks.helpers import assert_valid_asff, make_finding
@@ -48,9 +48,10 @@ def test_unchanged_finding_is_not_resent_until_the_refresh_interval() -> None:
     stored = settle(run_once([finding], [], T0), T0)
     (again,) = run_once([finding], stored, T0 + DAY)
     assert again.asff is None and again.unchanged and again.event is None
-    assert again.write and again.state.last_seen == iso(T0 + DAY)  # the table still records the sighting
-    (refreshed,) = run_once([finding], settle([again], T0 + DAY), T0 + 7 * DAY)
+    assert not again.write, "unchanged: no table write either (the refresh policy)"
+    (refreshed,) = run_once([finding], stored, T0 + 7 * DAY)
     assert refreshed.asff is not None, "refreshed well before Security Hub's 90-day expiry"
+    assert refreshed.state.last_seen == iso(T0 + 7 * DAY)
     assert refreshed.asff["CreatedAt"] == iso(T0), "CreatedAt stays the first sighting"
     assert refreshed.asff["UpdatedAt"] == iso(T0 + 7 * DAY)
 
@@ -222,3 +223,17 @@ def test_unknown_is_never_mapped_to_asff() -> None:
 
     with pytest.raises(ValueError, match="UNKNOWN"):
         to_asff(make_finding(status=Status.UNKNOWN), created_at=iso(T0), updated_at=iso(T0))
+
+
+def test_the_table_item_is_rewritten_only_when_something_changed_or_last_seen_is_due() -> None:
+    finding = make_finding()
+    stored = settle(run_once([finding], [], T0, securityhub=False), T0)
+    (same,) = run_once([finding], stored, T0 + DAY, securityhub=False)
+    assert not same.write and same.event is None
+    changed = make_finding(severity=Severity.HIGH)
+    assert run_once([changed], stored, T0 + DAY, securityhub=False)[0].write, "content changed"
+    fixed = make_finding(status=Status.PASSED)
+    (t,) = run_once([fixed], stored, T0 + DAY, securityhub=False)
+    assert t.write and t.event is not None and t.event.event == "STATUS_CHANGED"
+    (due,) = run_once([finding], stored, T0 + 7 * DAY, securityhub=False)
+    assert due.write and due.state.last_seen == iso(T0 + 7 * DAY), "last_seen refreshed on the interval"

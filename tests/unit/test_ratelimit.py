@@ -186,3 +186,8 @@ def test_factory_default_limiter_is_private_to_the_factory() -> None:
     first, second = ClientFactory(session=session), ClientFactory(session=session)
     assert first.limiter is not second.limiter
     assert RateLimiter.disabled().reserve("a", "us-east-1", "lambda", "ListFunctions") == 0.0
+
+
+def test_batch_import_findings_has_one_pacer_the_sinks() -> None:
+    assert buckets_for("securityhub", "BatchImportFindings") == ()
+    assert buckets_for("securityhub", "GetFindings"), "other Security Hub reads keep their bucket"

@@ -8,7 +8,8 @@ every check of that resource), about 0.11 KB; the Finding built from it is the s
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import groupby
 from operator import itemgetter
 from typing import TYPE_CHECKING, overload
 
@@ -68,6 +69,16 @@ class FindingRecords(Sequence["Finding"]):
 
     def __iter__(self) -> Iterator[Finding]:
         return map(_build, self._records)
+
+    def by_check(self) -> Iterator[tuple[str, FindingRecords]]:
+        """The findings of each check, in check order (for one scope: the sinks' unit of delivery)."""
+        for check_id, group in groupby(self._records, key=itemgetter(2)):
+            yield check_id, FindingRecords(list(group))
+
+    @classmethod
+    def joined(cls, parts: Iterable[FindingRecords]) -> FindingRecords:
+        """One sequence of several (scopes' findings, say), in report order."""
+        return cls([rec for part in parts for rec in part._records])
 
     def outcomes(self) -> Iterator[tuple[Status, Severity]]:
         """Each finding's status and severity, without building the findings (for counting)."""

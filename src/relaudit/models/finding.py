@@ -52,6 +52,10 @@ class SinkReport(BaseModel):
     history: int = Field(default=0, description="DynamoDB: status transitions recorded")
     superseded: int = Field(default=0, description="DynamoDB: a newer state was already stored")
     undelivered: int = Field(default=0, description="Findings that still failed after retries")
+    calls: int = Field(
+        default=0, description="API calls: BatchImportFindings, or the table's Query, PutItem and BatchWriteItem"
+    )
+    write_units: float = Field(default=0.0, description="DynamoDB: write capacity units the writes consumed")
     errors: dict[str, int] = Field(default_factory=dict, description="Undelivered findings by error code")
     notes: list[str] = Field(default_factory=list)
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -25,18 +27,21 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
+from relaudit.aws import error_code
 from relaudit.errors import RelauditError
 from relaudit.models.check import Status
-from relaudit.models.finding import Finding
+from relaudit.models.finding import Finding, SinkReport
 from relaudit.sinks import table_schema
 from relaudit.sinks.asff import iso, parse_iso
-from relaudit.sinks.lifecycle import HistoryEvent, StoredFinding
+from relaudit.sinks.lifecycle import HistoryEvent, StoredFinding, acknowledged
 from relaudit.sinks.retry import DeliveryOptions, is_retryable
 
 if TYPE_CHECKING:
     import datetime as dt
     from collections.abc import Callable, Iterable, Iterator, Sequence
     from concurrent.futures import Executor
+
+    from relaudit.sinks.base import Batch
 
 logger = logging.getLogger(__name__)
 
@@ -187,12 +192,6 @@ def history_item(event: HistoryEvent, history_ttl: dt.timedelta) -> dict[str, An
     }
 
 
-def _error_code(exc: Exception) -> str:
-    if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code") or "ClientError")
-    return type(exc).__name__
-
-
 @dataclass
 class WriteOutcome:
     """What happened to each write: ids written, superseded by a newer writer, or failed (code)."""
@@ -209,26 +208,44 @@ class FindingsTable:
         self.client = client
         self.name = name
         self.options = options or DeliveryOptions()
+        self._meter_lock = threading.Lock()
+        self.calls = 0  # Query pages, PutItem and BatchWriteItem calls made through this table
+        self.write_units = 0.0  # write capacity units they consumed, as DynamoDB reports them
+
+    def _metered(self, response: Any) -> Any:
+        consumed = response.get("ConsumedCapacity") if isinstance(response, dict) else None
+        entries = consumed if isinstance(consumed, list) else [consumed] if consumed else []
+        units = sum(float(entry.get("CapacityUnits") or 0) for entry in entries)
+        with self._meter_lock:
+            self.calls += 1
+            self.write_units += units
+        return response
 
     # --- reads -----------------------------------------------------------------------------------
 
     def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
         paginator = self.client.get_paginator("query")
         for page in paginator.paginate(TableName=self.name, **kwargs):
+            self._metered(None)
             for item in page.get("Items", []):
                 yield deserialize(item)
 
-    def load_scope(self, account_id: str, region: str) -> list[StoredFinding]:
-        """Every stored finding (active or archived) of one account and region.
+    def load_scope(self, account_id: str, region: str, check_id: str | None = None) -> list[StoredFinding]:
+        """Every stored finding (active or archived) of one account and region, or of one check there.
 
         Raises:
             ClientError, BotoCoreError: The table cannot be read (the caller reports it).
         """
         stored: list[StoredFinding] = []
+        condition = "gsi1pk = :p"
+        values = {":p": f"SCOPE#{account_id}#{region}"}
+        if check_id is not None:
+            condition += " AND begins_with(gsi1sk, :c)"
+            values[":c"] = f"{check_id}#"
         for item in self._query(
             IndexName=table_schema.GSI_BY_SCOPE,
-            KeyConditionExpression="gsi1pk = :p",
-            ExpressionAttributeValues=serialize({":p": f"SCOPE#{account_id}#{region}"}),
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=serialize(values),
         ):
             try:
                 stored.append(stored_finding(item))
@@ -318,7 +335,7 @@ class FindingsTable:
             try:
                 return call()
             except (ClientError, BotoCoreError) as exc:
-                code = _error_code(exc)
+                code = error_code(exc)
                 retryable = is_retryable(exc, code)
                 if not retryable or attempt >= self.options.max_attempts:
                     raise
@@ -338,17 +355,20 @@ class FindingsTable:
             return "SerializationError"
 
         def put() -> Any:
-            return self.client.put_item(
-                TableName=self.name,
-                Item=item,
-                ConditionExpression="attribute_not_exists(pk) OR updated_at < :u",
-                ExpressionAttributeValues=serialize({":u": state.updated_at}),
+            return self._metered(
+                self.client.put_item(
+                    TableName=self.name,
+                    Item=item,
+                    ConditionExpression="attribute_not_exists(pk) OR updated_at < :u",
+                    ExpressionAttributeValues=serialize({":u": state.updated_at}),
+                    ReturnConsumedCapacity="TOTAL",
+                )
             )
 
         try:
             self._retrying(state.finding.id, put)
         except (ClientError, BotoCoreError) as exc:
-            code = _error_code(exc)
+            code = error_code(exc)
             if code == "ConditionalCheckFailedException":
                 return "superseded"
             logger.error("finding not written", extra={"finding_id": state.finding.id, "error": code})
@@ -393,11 +413,14 @@ class FindingsTable:
         while pending:
             attempt += 1
             try:
-                response = self.client.batch_write_item(
-                    RequestItems={self.name: [{"PutRequest": {"Item": item}} for item in pending]}
+                response = self._metered(
+                    self.client.batch_write_item(
+                        RequestItems={self.name: [{"PutRequest": {"Item": item}} for item in pending]},
+                        ReturnConsumedCapacity="TOTAL",
+                    )
                 )
             except (ClientError, BotoCoreError) as exc:
-                code = _error_code(exc)
+                code = error_code(exc)
                 retryable = is_retryable(exc, code)
                 if retryable and attempt < self.options.max_attempts:
                     self.options.sleep(self.options.backoff(attempt))
@@ -453,7 +476,7 @@ def ensure_table(client: Any, name: str) -> bool:
     try:
         table = client.describe_table(TableName=name)["Table"]
     except ClientError as exc:
-        if _error_code(exc) != "ResourceNotFoundException":
+        if error_code(exc) != "ResourceNotFoundException":
             raise RelauditError(f"cannot read table {name}: {exc}") from exc
     else:
         indexes = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
@@ -475,3 +498,74 @@ def ensure_table(client: Any, name: str) -> bool:
         raise RelauditError(f"cannot create table {name}: {exc}") from exc
     logger.info("created findings table", extra={"table": name})
     return True
+
+
+class TableSink:
+    """The findings table as a sink: history events, then the current items (with Security Hub's acks).
+
+    Always the last sink of a run: it records what the sinks before it acknowledged.
+    """
+
+    name = "dynamodb"
+
+    def __init__(self, table: FindingsTable, executor: Executor | None = None) -> None:
+        """Write to ``table``; ``executor`` runs a batch's item writes concurrently."""
+        self.table = table
+        self._executor = executor
+        self._lock = threading.Lock()
+        self._failed: dict[str, str] = {}
+        self._counts: Counter[str] = Counter()
+        self._errors: Counter[str] = Counter()
+        self._notes: dict[str, None] = {}
+
+    def publish(self, batch: Batch) -> None:
+        """Write the batch's history events and the current items that changed."""
+        to_store: list[StoredFinding] = []
+        for t in batch.transitions:
+            if t.asff is not None and t.finding_id in batch.acknowledged:
+                to_store.append(acknowledged(t, batch.at))
+            elif t.write:
+                to_store.append(t.state)
+        history = self.table.write_history(t.event for t in batch.transitions if t.event is not None)
+        writes = self.table.put_findings(to_store, self._executor)
+        failed = {**history.failed, **writes.failed}
+        archived = {t.finding_id for t in batch.transitions if t.event is not None and t.event.event == "ARCHIVED"}
+        with self._lock:
+            self._counts.update(
+                delivered=len(writes.written),
+                archived=len((archived & writes.written) - failed.keys()),
+                history=len(history.written),
+                superseded=len(writes.superseded),
+                unknown=sum(1 for f in batch.findings if f.status is Status.UNKNOWN),
+            )
+            self._failed.update(failed)
+            self._errors.update(failed.values())
+
+    def lost(self, findings: Sequence[Finding], code: str) -> None:
+        """Findings whose state could not be read: none of them is written."""
+        with self._lock:
+            self._failed.update(dict.fromkeys((f.id for f in findings), f"StateUnavailable:{code}"))
+            self._errors["StateUnavailable"] += len(findings)
+
+    def note(self, text: str) -> None:
+        """Add a note to the report (once)."""
+        with self._lock:
+            self._notes[text] = None
+
+    def failed(self) -> dict[str, str]:
+        """Every finding id not written, with its error code."""
+        with self._lock:
+            return dict(self._failed)
+
+    def report(self) -> SinkReport:
+        """What the table got over the whole run (calls and write units include the state reads)."""
+        with self._lock:
+            return SinkReport(
+                sink="dynamodb",
+                **{key: self._counts[key] for key in ("delivered", "archived", "history", "superseded", "unknown")},
+                undelivered=len(self._failed),
+                errors=dict(self._errors),
+                notes=list(self._notes),
+                calls=self.table.calls,
+                write_units=round(self.table.write_units, 1),
+            )

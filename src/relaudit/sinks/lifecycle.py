@@ -17,6 +17,9 @@ Rules:
 - Re-send policy: a finding whose ASFF content (everything but UpdatedAt/LastObservedAt) is what
   Security Hub last acknowledged is not re-sent, unless that acknowledgement is older than the
   refresh interval (default 7 days, far inside Security Hub's 90-day expiry).
+- Table refresh policy: an unchanged finding (same verdict and content, no transition) is not
+  rewritten until its ``last_seen`` is ``refresh`` old (the same interval as Security Hub's), or
+  when Security Hub acknowledges a re-send; new, changed, archived and reappearing ones always are.
 - CreatedAt/FirstObservedAt are the first sighting; UpdatedAt is strictly increasing per finding.
 """
 
@@ -201,18 +204,33 @@ def _current(
             record_state="ACTIVE",
             run_id=run_id,
         )
+    write = _item_changed(finding, previous, event, now, refresh)
     if not securityhub or finding.status is Status.UNKNOWN:
-        return Transition(state=state, previous=previous, event=history)
+        return Transition(state=state, previous=previous, event=history, write=write)
     if finding.status is Status.NOT_APPLICABLE:
         if previous is None or previous.sh_record_state != "ACTIVE":
-            return Transition(state=state, previous=previous, event=history)
+            return Transition(state=state, previous=previous, event=history, write=write)
         asff = _sh_desired(finding, state.first_seen, state.last_seen, at, "ARCHIVED")
     else:
         asff = _sh_desired(finding, state.first_seen, state.last_seen, at, "ACTIVE")
     digest = content_hash(asff)
     if not _should_send(asff, digest, previous, now, refresh):
-        return Transition(state=state, previous=previous, event=history, unchanged=True)
+        return Transition(state=state, previous=previous, event=history, unchanged=True, write=write)
     return Transition(state=state, previous=previous, event=history, asff=asff, asff_hash=digest)
+
+
+def _item_changed(
+    finding: Finding, previous: StoredFinding | None, event: EventName | None, now: dt.datetime, refresh: dt.timedelta
+) -> bool:
+    """Whether the table item must be written: new, a transition, other content, or ``last_seen`` due a refresh.
+
+    An unchanged finding costs no write for ``refresh`` (the Security Hub interval, 7 days by
+    default): its ``last_seen`` then lags by up to that long, and the run records say which
+    (account, region, check) units each run completed.
+    """
+    if previous is None or event is not None or previous.finding != finding:
+        return True
+    return now - parse_iso(previous.last_seen) >= refresh
 
 
 def _gone(previous: StoredFinding, now: dt.datetime, run_id: str, securityhub: bool) -> Transition | None:

@@ -8,20 +8,26 @@ region, a note). Nothing is dropped silently.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+import threading
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
+from relaudit.aws import error_code
+from relaudit.models.check import Status
+from relaudit.models.finding import SinkReport
 from relaudit.sinks.asff import asff_problems, encoded_size
 from relaudit.sinks.retry import CallPacer, DeliveryOptions, is_retryable
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
     from concurrent.futures import Executor
 
     from relaudit.aws import ClientFactory
+    from relaudit.models.finding import Finding
+    from relaudit.sinks.base import Batch
 
 logger = logging.getLogger(__name__)
 
@@ -79,20 +85,16 @@ def botocore_problems(client: Any, findings: list[dict[str, Any]]) -> list[str]:
     return [report.generate_report()] if report.has_errors() else []
 
 
-def _error_code(exc: Exception) -> str:
-    if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code") or "ClientError")
-    return type(exc).__name__
-
-
 class _Group:
     """Imports one (account, region)'s findings through one client, at a paced rate."""
 
-    def __init__(self, client: Any, account: str, region: str, options: DeliveryOptions) -> None:
+    def __init__(
+        self, client: Any, account: str, region: str, options: DeliveryOptions, limiter: CallPacer | None = None
+    ) -> None:
         self.client = client
         self.where = f"{account}/{region}"
         self.options = options
-        self.limiter = CallPacer(options.rate_per_second, options.monotonic, options.sleep)
+        self.limiter = limiter or CallPacer(options.rate_per_second, options.monotonic, options.sleep)
         self.outcome = ImportOutcome()
         self.stopped: str | None = None  # set when the whole group cannot be imported (not enabled, denied)
 
@@ -137,7 +139,7 @@ class _Group:
                 pending = kept
                 continue
             except (ClientError, BotoCoreError) as exc:
-                code = _error_code(exc)
+                code = error_code(exc)
                 if code in NOT_ENABLED_CODES:
                     self.stopped = code
                     self.outcome.notes.append(
@@ -197,6 +199,7 @@ def import_findings(
     accounts: Mapping[str, ClientFactory],
     options: DeliveryOptions | None = None,
     executor: Executor | None = None,
+    pacers: Mapping[tuple[str, str], CallPacer] | None = None,
 ) -> ImportOutcome:
     """Import ASFF findings, each with its own account's credentials into its own region.
 
@@ -206,6 +209,8 @@ def import_findings(
             from the account a finding belongs to; the organization mode passes one per member).
         options: Retries, pacing and clocks.
         executor: Runs (account, region) groups concurrently; each group is paced on its own.
+        pacers: The pacer of each (account, region), when the caller imports one scope in several
+            chunks (the rate holds across them); a new one per group otherwise.
 
     Returns:
         Every finding's fate: delivered, failed (code) or not_enabled.
@@ -228,7 +233,8 @@ def import_findings(
             lost = ImportOutcome(failed={f["Id"]: "NoCredentialsForAccount" for f in group})
             lost.notes.append(f"no credentials for account {account}: its findings were not imported")
             return lost
-        return _Group(factory.client("securityhub", region), account, region, options).run(group)
+        limiter = pacers.get(scope) if pacers is not None else None
+        return _Group(factory.client("securityhub", region), account, region, options, limiter).run(group)
 
     groups = _group_by_scope(valid)
     if executor is None:
@@ -238,3 +244,77 @@ def import_findings(
     for result in results:
         outcome.merge(result)
     return outcome
+
+
+class SecurityHubSink:
+    """The Security Hub sink: imports each batch's ASFF into its account and region, one pacer per scope."""
+
+    name = "securityhub"
+
+    def __init__(self, accounts: Mapping[str, ClientFactory], options: DeliveryOptions) -> None:
+        """Import with ``accounts``' credentials (account id -> factory), paced and retried per ``options``."""
+        self._accounts = accounts
+        self._options = options
+        self._lock = threading.Lock()
+        self._pacers: dict[tuple[str, str], CallPacer] = {}
+        self._failed: dict[str, str] = {}
+        self._counts: Counter[str] = Counter()
+        self._errors: Counter[str] = Counter()
+        self._notes: dict[str, None] = {}
+
+    def _pacer(self, scope: tuple[str, str]) -> CallPacer:
+        with self._lock:
+            if scope not in self._pacers:
+                options = self._options
+                self._pacers[scope] = CallPacer(options.rate_per_second, options.monotonic, options.sleep)
+            return self._pacers[scope]
+
+    def publish(self, batch: Batch) -> None:
+        """Import what the lifecycle says to send; mark what Security Hub accepted on ``batch``."""
+        sent = {t.finding_id: t.asff for t in batch.transitions if t.asff is not None}
+        scope = (batch.account_id, batch.region)
+        outcome = ImportOutcome()
+        if sent:
+            outcome = import_findings(sent.values(), self._accounts, self._options, pacers={scope: self._pacer(scope)})
+        delivered = outcome.delivered & sent.keys()
+        batch.acknowledged |= delivered
+        statuses = Counter(f.status for f in batch.findings)
+        with self._lock:
+            self._counts.update(
+                delivered=len(delivered),
+                archived=sum(1 for fid in delivered if sent[fid]["RecordState"] == "ARCHIVED"),
+                unchanged=sum(1 for t in batch.transitions if t.unchanged),
+                not_applicable=statuses[Status.NOT_APPLICABLE],
+                unknown=statuses[Status.UNKNOWN],
+                not_enabled=len(outcome.not_enabled),
+                calls=outcome.calls,
+            )
+            self._failed.update(outcome.failed)
+            self._errors.update(outcome.failed.values())
+            self._notes.update(dict.fromkeys(outcome.notes))
+
+    def lost(self, findings: Sequence[Finding], code: str) -> None:
+        """Findings whose state could not be read: those Security Hub would hold are undelivered."""
+        sendable = [f for f in findings if f.status not in (Status.NOT_APPLICABLE, Status.UNKNOWN)]
+        with self._lock:
+            self._failed.update(dict.fromkeys((f.id for f in sendable), f"StateUnavailable:{code}"))
+            self._errors["StateUnavailable"] += len(sendable)
+
+    def failed(self) -> dict[str, str]:
+        """Every finding id not delivered, with its error code."""
+        with self._lock:
+            return dict(self._failed)
+
+    def report(self) -> SinkReport:
+        """What Security Hub got over the whole run."""
+        with self._lock:
+            return SinkReport(
+                sink="securityhub",
+                **{key: self._counts[key] for key in _REPORTED},
+                undelivered=len(self._failed),
+                errors=dict(self._errors),
+                notes=list(self._notes),
+            )
+
+
+_REPORTED = ("delivered", "archived", "unchanged", "not_applicable", "unknown", "not_enabled", "calls")

@@ -138,3 +138,54 @@ def test_at_the_deadline_a_slow_unit_is_abandoned_and_the_rest_flushed(
     assert sorted(item["id"] for item in stored) == sorted(f["id"] for f in sqs_clean)
     [record] = table.runs()
     assert record["run_id"] == result.summary.run_id
+
+
+def test_a_finished_scope_is_delivered_while_another_is_still_collected(
+    make_factory: Any, catalog: Any, clean: Any
+) -> None:
+    """eu-west-1's RDS unit hangs until the deadline; us-east-1 is complete first, and is in the
+    table before the deadline passes: had the Lambda been stopped there, that scope would stay
+    delivered. The held scope is published after the deadline, without its RDS findings."""
+    import boto3
+
+    from relaudit.sinks.delivery import SinkClients
+    from relaudit.sinks.dynamodb import FindingsTable
+    from relaudit.sinks.retry import DeliveryOptions
+    from tests.integration.faults.conftest import ACCOUNT
+    from tests.integration.faults.test_rerun_converges import TABLE_REGION, new_table, table_factory
+
+    gate = threading.Event()
+
+    def hold_west(request: Any, **_: Any) -> None:
+        if "eu-west-1" in request.url:
+            gate.wait(30)
+            raise ReleasedError("released by the test")
+
+    factory = make_factory()
+    factory.session.events.register_first("before-send.rds", hold_west)
+    writes: list[tuple[float, str]] = []
+    tables = table_factory()
+
+    def written(params: Any, **_: Any) -> None:
+        writes.append((time.monotonic(), params["Item"]["gsi1pk"]["S"]))
+
+    tables.client("dynamodb").meta.events.register("provide-client-params.dynamodb.PutItem", written)
+    name = new_table("streamed")
+    audit = AuditRequest(regions=["us-east-1", "eu-west-1"], checks=CHECKS, sinks=["dynamodb"], table=name)
+    clients = SinkClients(table=tables, accounts={ACCOUNT: factory})
+    deadline = time.monotonic() + SLACK
+    try:
+        result = run(
+            audit, catalog, factory, deadline=deadline, sink_clients=clients, delivery_options=DeliveryOptions()
+        )
+    finally:
+        gate.set()
+    [gap] = result.coverage_gaps
+    assert (gap.region, gap.resource_type, gap.error_code) == ("eu-west-1", RDS, DEADLINE_EXCEEDED)
+    east = [t for t, scope in writes if scope == f"SCOPE#{ACCOUNT}#us-east-1"]
+    west = [t for t, scope in writes if scope == f"SCOPE#{ACCOUNT}#eu-west-1"]
+    assert east and max(east) < deadline, "the complete scope was delivered before the deadline"
+    assert west and min(west) >= deadline - 0.5, "the held scope only after it"
+    table = FindingsTable(boto3.client("dynamodb", region_name=TABLE_REGION), name)
+    clean_east = sorted(f["id"] for f in findings_of(clean) if f["region"] == "us-east-1" and f["check_id"] in CHECKS)
+    assert sorted(item["id"] for item in table.current(ACCOUNT, "us-east-1")) == clean_east

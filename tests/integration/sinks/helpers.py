@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -187,23 +188,27 @@ def leave_unprocessed(client: Any, choose: Callable[[int, int], int]) -> list[in
     Returns how many items each call left unprocessed.
     """
     left_per_call: list[int] = []
-    held: list[dict[str, Any]] = []
+    lock = threading.Lock()
+    calls = threading.local()  # scopes publish on several threads: each call's held items are its own
 
     def strip(params: dict[str, Any], **_: Any) -> dict[str, Any]:
         ((table, requests),) = params["RequestItems"].items()
-        count = min(choose(len(left_per_call) + 1, len(requests)), len(requests))
-        left_per_call.append(count)
-        held[:] = [{"table": table, "requests": requests[len(requests) - count :], "all": count == len(requests)}]
+        with lock:
+            count = min(choose(len(left_per_call) + 1, len(requests)), len(requests))
+            left_per_call.append(count)
+        calls.held = {"table": table, "requests": requests[len(requests) - count :], "all": count == len(requests)}
         return {**params, "RequestItems": {table: requests[: len(requests) - count] or requests}}
 
     def skip_moto(**_: Any) -> Any:
-        if held and held[0]["all"]:  # nothing processed: answer without moto (an empty request is invalid)
+        held = getattr(calls, "held", None)
+        if held and held["all"]:  # nothing processed: answer without moto (an empty request is invalid)
             return (AWSResponse("https://injected", 200, {}, None), {"ResponseMetadata": {"HTTPStatusCode": 200}})
         return None
 
     def report(parsed: dict[str, Any], **_: Any) -> None:
-        if held and held[0]["requests"]:
-            parsed["UnprocessedItems"] = {held[0]["table"]: held[0]["requests"]}
+        held = getattr(calls, "held", None)
+        if held and held["requests"]:
+            parsed["UnprocessedItems"] = {held["table"]: held["requests"]}
 
     client.meta.events.register_first(_event(client, "provide-client-params", "BatchWriteItem"), strip)
     client.meta.events.register_first(_event(client, "before-call", "BatchWriteItem"), skip_moto)

@@ -135,11 +135,15 @@ def test_second_run_adds_no_duplicate_and_resends_nothing_unchanged(
     assert len(hub(factory, "us-east-1")) == 2 and len(table.current(ACCOUNT, "us-east-1")) == 3
     assert table.changes(second.summary.run_id) == [], "nothing changed"
     assert len(table.runs()) == 2
+    assert sink(second, "dynamodb").delivered == 0, "nothing changed: no item written (the refresh policy)"
     item = table.current(ACCOUNT, "us-east-1")[0]
-    assert (item["first_seen"], item["last_seen"]) == ("2026-03-01T06:00:00.000Z", "2026-03-02T06:00:00.000Z")
+    assert (item["first_seen"], item["last_seen"]) == ("2026-03-01T06:00:00.000Z", "2026-03-01T06:00:00.000Z")
     clock.now += dt.timedelta(days=7)
     refreshed = audit()
     assert sink(refreshed, "securityhub").delivered == 4, "refreshed long before the 90-day expiry"
+    assert sink(refreshed, "dynamodb").delivered == 6, "and every item records the sighting again"
+    item = table.current(ACCOUNT, "us-east-1")[0]
+    assert item["last_seen"] == "2026-03-09T06:00:00.000Z"
 
 
 def test_fixing_a_defect_turns_its_finding_passed(
