@@ -356,22 +356,16 @@ class Evaluation:
                     self._records.append(record(check, status, doc.account_id, doc.region, doc.arn, doc.name))
 
     def _evaluate_graphs(self, gaps: list[CoverageGap]) -> None:
-        """Each account's graph checks, once all its scopes are read; an account whose graph
-        misses a source gets a GraphIncomplete gap instead (no graph finding at all)."""
+        """Each account's graph checks, once all its scopes are read. An account whose graph misses
+        a source (its gap is already reported) gets no graph finding: a missing edge must neither
+        pass nor fail a check, and no stored verdict is touched (see completed_scope)."""
         if self._facts is None:
             return
         incomplete = graph_evaluate.incomplete_accounts(gaps)
         for account_id, facts in sorted(self._facts.by_account.items()):
             if account_id in incomplete:
-                message = f"graph checks not evaluated: the graph misses {incomplete[account_id]}"
-                gaps.append(
-                    CoverageGap(
-                        account_id=account_id,
-                        region="*",
-                        resource_type="*",
-                        error_code=graph_evaluate.GRAPH_INCOMPLETE,
-                        message=message[:1000],
-                    )
+                logger.warning(
+                    "graph checks not evaluated", extra={"account_id": account_id, "missing": incomplete[account_id]}
                 )
                 continue
             account, _ = graph_evaluate.account_graph(facts)

@@ -7,6 +7,8 @@ import re
 import subprocess
 import sys
 
+from relaudit.demo import graph_workloads
+
 
 def test_demo_shows_planted_defects_as_failed_and_compliant_as_passed() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -21,4 +23,6 @@ def test_demo_shows_planted_defects_as_failed_and_compliant_as_passed() -> None:
         assert statuses[(region, "rds-db-instance-multi-az", "orders-db")] == "PASSED"
         assert statuses[(region, "sqs-queue-redrive-policy-configured", "emails")] == "FAILED"
         assert statuses[(region, "lambda-function-vpc-multi-az", "checkout")] == "PASSED"
+    for (check, name), expected in graph_workloads.EXPECTED.items():  # the workload graph's stacks
+        assert statuses[("us-east-1", check, name)] == expected, (check, name)
     assert "127.0.0.1" in proc.stderr, "the embedded account listens on loopback only"

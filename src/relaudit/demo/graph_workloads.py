@@ -87,11 +87,18 @@ def shop_api(prefix: str) -> dict[str, Any]:
     return {
         "Resources": {
             **_function("Api", f"{prefix}api"),
-            **_policy("Api", {"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": {"Fn::GetAtt": ["Pricing", "Arn"]}}),
+            **_policy(
+                "Api",
+                {"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": {"Fn::GetAtt": ["Pricing", "Arn"]}},
+            ),
             **_function("Pricing", f"{prefix}pricing", timeout=5),
             **_policy(
                 "Pricing",
-                {"Effect": "Allow", "Action": ["dynamodb:PutItem", "dynamodb:UpdateItem"], "Resource": {"Fn::GetAtt": ["Orders", "Arn"]}},
+                {
+                    "Effect": "Allow",
+                    "Action": ["dynamodb:PutItem", "dynamodb:UpdateItem"],
+                    "Resource": {"Fn::GetAtt": ["Orders", "Arn"]},
+                },
             ),
             "Orders": _table(f"{prefix}orders"),
             "RestApi": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": f"{prefix}shop"}},
@@ -123,7 +130,10 @@ def billing(prefix: str, orders_table_arn: str) -> dict[str, Any]:
         "Resources": {
             **_function("Invoicer", f"{prefix}invoicer", timeout=30),
             **_policy("Invoicer", {"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": orders_table_arn}),
-            "Invoices": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{prefix}invoices", "VisibilityTimeout": 180}},
+            "Invoices": {
+                "Type": "AWS::SQS::Queue",
+                "Properties": {"QueueName": f"{prefix}invoices", "VisibilityTimeout": 180},
+            },
             **_mapping("InvoicesMapping", "Invoices", "Invoicer"),
             "Events": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": f"{prefix}billing-events"}},
             "Uploads": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": f"{prefix}billing-uploads"}},
@@ -146,7 +156,9 @@ def jobs(prefix: str) -> dict[str, Any]:
     return {
         "Resources": {
             **_function("Worker", f"{prefix}worker"),
-            **_policy("Worker", {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["Jobs", "Arn"]}}),
+            **_policy(
+                "Worker", {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["Jobs", "Arn"]}}
+            ),
             "JobsDlq": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{prefix}jobs-dlq"}},
             "Jobs": {
                 "Type": "AWS::SQS::Queue",
@@ -181,7 +193,10 @@ def ledger(prefix: str) -> dict[str, Any]:
                 "Properties": {
                     "QueueName": f"{prefix}postings",
                     "VisibilityTimeout": 60,
-                    "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["PostingsDlq", "Arn"]}, "maxReceiveCount": 5},
+                    "RedrivePolicy": {
+                        "deadLetterTargetArn": {"Fn::GetAtt": ["PostingsDlq", "Arn"]},
+                        "maxReceiveCount": 5,
+                    },
                 },
             },
             **_mapping("PostingsMapping", "Postings", "Posting"),

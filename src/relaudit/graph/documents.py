@@ -214,14 +214,24 @@ def node_document(derived: Derived, arn: str) -> dict[str, Any]:
             "Writers": writers,
             "WriterWorkloads": writer_workloads,
             "DirectEntryPoints": sorted({e["Peer"] for e in incoming if e["Peer"] in derived.entry_set}),
-            "IdempotencyTables": sorted(
-                e["Peer"]
-                for e in outgoing
-                if e["Kind"] == "write" and any(m in account.node(e["Peer"]).name.lower() for m in IDEMPOTENCY_MARKERS)
-            ),
+            "IdempotencyTables": _idempotency_tables(account, node, outgoing),
             "BroadGrants": graph.nodes[arn].get("broad_grants", []),
         }
     }
+
+
+def _idempotency_tables(account: AccountGraph, node: Any, outgoing: list[dict[str, Any]]) -> list[str]:
+    """Tables the node writes that hold idempotency records: named so, or named by an
+    ``*IDEMPOTENCY*`` environment variable of the function."""
+    refs = set(node.attrs.get("IdempotencyTableRefs") or ())
+    found = set()
+    for edge in outgoing:
+        if edge["Kind"] != "write":
+            continue
+        table = account.node(edge["Peer"])
+        if table.arn in refs or table.name in refs or any(m in table.name.lower() for m in IDEMPOTENCY_MARKERS):
+            found.add(table.arn)
+    return sorted(found)
 
 
 def _head_chain(derived: Derived, arn: str) -> list[str] | None:

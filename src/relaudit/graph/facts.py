@@ -119,9 +119,13 @@ def _lambda(doc: ResourceDocument) -> Iterable[Fact]:
     on_failure = (destinations.get("OnFailure") or {}).get("Destination")
     on_success = (destinations.get("OnSuccess") or {}).get("Destination")
     dlq = (p.get("DeadLetterConfig") or {}).get("TargetArn")
+    variables = (p.get("Environment") or {}).get("Variables") or {}
     attrs = {
         "Timeout": p.get("Timeout"),
         "ReservedConcurrency": p.get("ReservedConcurrentExecutions"),
+        # Tables the code is told to keep idempotency records in (Powertools' examples and users
+        # name the variable so): evidence beside a table named like one.
+        "IdempotencyTableRefs": sorted(str(v) for k, v in variables.items() if "IDEMPOTENCY" in k.upper()),
         "AsyncFailureCapture": bool(dlq or on_failure),
         "AsyncRetries": config.get("MaximumRetryAttempts", 2),
     }

@@ -124,3 +124,21 @@ def test_no_graph_read_when_no_selected_check_needs_it(seeded: Any) -> None:
     services = {name.split(".")[1] for name in calls}
     assert "sqs" in services  # the hook sees the calls made
     assert not services & {"iam", "cloudformation", "s3", "resource-groups-tagging-api"}
+
+
+def test_tags_name_the_workloads_of_resources_outside_stacks(factory: Any) -> None:
+    sqs = boto3.client("sqs", region_name=REGION)
+    application = f"arn:aws:resource-groups:{REGION}:123456789012:group/storefront/0a1b2c"
+    sqs.create_queue(QueueName="loose-a", tags={"awsApplication": application, "team": "ops"})
+    sqs.create_queue(QueueName="loose-b", tags={"team": "ops"})
+    sqs.create_queue(QueueName="loose-c")
+
+    result = collect_graph(AuditRequest(regions=[REGION]), CATALOG, factory, workload_tag="team")
+
+    ((account, workloads),) = result.graphs
+    names = {node.arn: node.name for node in account.nodes()}
+    assert {(w.name, w.source, tuple(names[a] for a in w.nodes)) for w in workloads} == {
+        ("storefront", "tag", ("loose-a",)),
+        ("ops", "tag", ("loose-b",)),
+        ("loose-c", "component", ("loose-c",)),
+    }
