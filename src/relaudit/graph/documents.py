@@ -54,6 +54,12 @@ class Derived:
         self.longest = self._longest_sync()
         self.async_reached, self.uncaptured = self._async_paths()
         self.loops = self._loops()
+        self.tables = {
+            key: arn
+            for arn, data in graph.nodes(data=True)
+            if data["node"].type == "AWS::DynamoDB::Table"
+            for key in (arn, data["node"].name)
+        }
 
     def capture(self, source: str, target: str, kind: str, data: dict[str, Any]) -> bool:
         """Whether a lossy hop's failures go somewhere: its own DLQ or destination, the Lambda
@@ -214,23 +220,25 @@ def node_document(derived: Derived, arn: str) -> dict[str, Any]:
             "Writers": writers,
             "WriterWorkloads": writer_workloads,
             "DirectEntryPoints": sorted({e["Peer"] for e in incoming if e["Peer"] in derived.entry_set}),
-            "IdempotencyTables": _idempotency_tables(account, node, outgoing),
+            "IdempotencyTables": _idempotency_tables(derived, node, outgoing),
             "BroadGrants": graph.nodes[arn].get("broad_grants", []),
         }
     }
 
 
-def _idempotency_tables(account: AccountGraph, node: Any, outgoing: list[dict[str, Any]]) -> list[str]:
-    """Tables the node writes that hold idempotency records: named so, or named by an
-    ``*IDEMPOTENCY*`` environment variable of the function."""
-    refs = set(node.attrs.get("IdempotencyTableRefs") or ())
-    found = set()
-    for edge in outgoing:
-        if edge["Kind"] != "write":
-            continue
-        table = account.node(edge["Peer"])
-        if table.arn in refs or table.name in refs or any(m in table.name.lower() for m in IDEMPOTENCY_MARKERS):
-            found.add(table.arn)
+def _idempotency_tables(derived: Derived, node: Any, outgoing: list[dict[str, Any]]) -> list[str]:
+    """Tables holding the node's idempotency records: a table it writes named like one, or the
+    table an ``*IDEMPOTENCY*`` environment variable of the function names (by name or ARN)."""
+    account = derived.account
+    found = {
+        edge["Peer"]
+        for edge in outgoing
+        if edge["Kind"] == "write" and any(m in account.node(edge["Peer"]).name.lower() for m in IDEMPOTENCY_MARKERS)
+    }
+    for ref in node.attrs.get("IdempotencyTableRefs") or ():
+        table = derived.tables.get(ref)
+        if table is not None:
+            found.add(table)
     return sorted(found)
 
 
