@@ -137,7 +137,9 @@ def stored_finding(item: dict[str, Any]) -> StoredFinding:
         ValueError: The item is not a valid current-finding item.
     """
     try:
-        finding = Finding.model_validate({name: item[name] for name in _FINDING_FIELDS})
+        # A field left out (None values are not stored; items written before `path` existed) takes
+        # its default; a required one missing fails validation.
+        finding = Finding.model_validate({name: item[name] for name in _FINDING_FIELDS if name in item})
     except (KeyError, ValidationError) as exc:
         raise ValueError(f"not a finding item: {exc}") from exc
     return StoredFinding(
