@@ -61,7 +61,7 @@ _STUB_TYPES: dict[tuple[str, str], str] = {
 @dataclass
 class AccountGraph:
     """One account's graph: ``graph`` holds ARNs as nodes (attribute ``node``: the Node) and edges
-    keyed by kind (attributes ``mode``, ``via``, ``capture``, ``retries``)."""
+    keyed by kind (attributes ``mode``, ``via``, ``capture``, ``count``)."""
 
     graph: nx.MultiDiGraph[str]
     members: list[Member] = field(default_factory=list)
@@ -220,7 +220,6 @@ def build(facts: Iterable[Fact]) -> AccountGraph:
                 mode=edge.mode,
                 via=edge.via,
                 capture=edge.capture,
-                retries=edge.retries,
                 count=edge.count,
             )
     _add_permission_edges(graph, nodes, roles, grants)
@@ -245,6 +244,4 @@ def _add_permission_edges(
             graph.nodes[use.compute]["broad_grants"] = broad
         for target, kind, mode in found:
             if target != use.compute and not graph.has_edge(use.compute, target, key=kind):
-                graph.add_edge(
-                    use.compute, target, key=kind, mode=mode, via="permission", capture=False, retries=None, count=1
-                )
+                graph.add_edge(use.compute, target, key=kind, mode=mode, via="permission", capture=False, count=1)

@@ -56,7 +56,6 @@ class Edge:
     mode: Mode
     via: str = "configuration"
     capture: bool = False
-    retries: int | None = None
     count: int = 1  # how many configurations make it (an API's methods integrating one function)
 
 
@@ -95,7 +94,7 @@ Fact = Node | Edge | Grant | RoleUse | Member
 
 # Which document fields the facts read, per type: the plan adds them to what collectors enrich.
 FIELDS: dict[str, frozenset[str]] = {
-    "AWS::Lambda::Function": frozenset({"EventInvokeConfig", "ReservedConcurrentExecutions"}),
+    "AWS::Lambda::Function": frozenset({"EventInvokeConfig"}),
     "AWS::ApiGatewayV2::Stage": frozenset({"LambdaIntegrations"}),
 }
 
@@ -122,12 +121,10 @@ def _lambda(doc: ResourceDocument) -> Iterable[Fact]:
     variables = (p.get("Environment") or {}).get("Variables") or {}
     attrs = {
         "Timeout": p.get("Timeout"),
-        "ReservedConcurrency": p.get("ReservedConcurrentExecutions"),
         # Tables the code is told to keep idempotency records in (Powertools' examples and users
         # name the variable so): evidence beside a table named like one.
         "IdempotencyTableRefs": sorted(str(v) for k, v in variables.items() if "IDEMPOTENCY" in k.upper()),
         "AsyncFailureCapture": bool(dlq or on_failure),
-        "AsyncRetries": config.get("MaximumRetryAttempts", 2),
     }
     yield Node(doc.arn, doc.resource_type, doc.name, doc.region, doc.account_id, (doc.name,), attrs)
     if p.get("Role"):
@@ -143,8 +140,7 @@ def _mapping(doc: ResourceDocument) -> Iterable[Fact]:
     if not (_is_arn(source) and _is_arn(function)):
         return
     on_failure = ((p.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
-    retries = p.get("MaximumRetryAttempts")
-    yield Edge(source, function, "poll", "poll", capture=bool(on_failure), retries=retries)
+    yield Edge(source, function, "poll", "poll", capture=bool(on_failure))
     if _is_arn(on_failure):
         yield Edge(source, on_failure, "on-failure", "async")
 
@@ -153,12 +149,7 @@ def _queue(doc: ResourceDocument) -> Iterable[Fact]:
     p = doc.properties
     redrive = _mapping_of(p.get("RedrivePolicy"))
     target = redrive.get("deadLetterTargetArn")
-    attrs = {
-        "Fifo": bool(p.get("FifoQueue")),
-        "Redrive": _is_arn(target),
-        "MaxReceiveCount": redrive.get("maxReceiveCount"),
-        "VisibilityTimeout": p.get("VisibilityTimeout"),
-    }
+    attrs = {"Redrive": _is_arn(target)}
     aliases = tuple(a for a in (p.get("QueueUrl"), doc.name) if a)
     yield Node(doc.arn, doc.resource_type, doc.name, doc.region, doc.account_id, aliases, attrs)
     if _is_arn(target):
@@ -184,8 +175,7 @@ def _rule(doc: ResourceDocument) -> Iterable[Fact]:
     p = doc.properties
     bus = p.get("EventBusName") or "default"
     aliases = (p.get("Name") or doc.name, f"{bus}|{p.get('Name')}")
-    attrs = {"Schedule": p.get("ScheduleExpression"), "ManagedBy": p.get("ManagedBy")}
-    yield Node(doc.arn, doc.resource_type, doc.name, doc.region, doc.account_id, aliases, attrs)
+    yield Node(doc.arn, doc.resource_type, doc.name, doc.region, doc.account_id, aliases)
     bus_arn = p.get("EventBusArn") or f"arn:aws:events:{doc.region}:{doc.account_id}:event-bus/{bus}"
     if not p.get("ScheduleExpression") and _is_arn(bus_arn):
         yield Edge(bus_arn, doc.arn, "bus-rule", "async")
@@ -199,8 +189,7 @@ def _target_edges(source: str, target: dict[str, Any], kind: str) -> Iterable[Fa
     if not _is_arn(arn) or ":aws-sdk:" in arn:
         return
     dlq = (target.get("DeadLetterConfig") or {}).get("Arn")
-    retries = (target.get("RetryPolicy") or {}).get("MaximumRetryAttempts")
-    yield Edge(source, arn, kind, "async", capture=_is_arn(dlq), retries=retries)
+    yield Edge(source, arn, kind, "async", capture=_is_arn(dlq))
     if _is_arn(dlq):
         yield Edge(source, dlq, "dead-letter", "async")
 
