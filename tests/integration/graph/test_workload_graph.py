@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from relaudit import cli
 from relaudit.catalog.loader import load_catalog
@@ -142,3 +143,16 @@ def test_tags_name_the_workloads_of_resources_outside_stacks(factory: Any) -> No
         ("ops", "tag", ("loose-b",)),
         ("loose-c", "component", ("loose-c",)),
     }
+
+
+def test_an_unreadable_graph_source_gives_no_graph_verdict_and_archives_nothing(seeded: Any) -> None:
+    def denied(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "denied"}}, "ListRolePolicies")
+
+    seeded.client("iam", REGION).meta.events.register_first("before-call.iam.ListRolePolicies", denied)
+    checks = [*GRAPH_CHECKS, "sqs-queue-redrive-policy-configured"]
+    result = run(AuditRequest(regions=[REGION], checks=checks, max_workers=4), CATALOG, seeded)
+
+    assert [(g.resource_type, g.error_code) for g in result.coverage_gaps] == [("AWS::IAM::Role", "AccessDenied")]
+    assert {f.check_id for f in result.findings} == {"sqs-queue-redrive-policy-configured"}
+    assert {check for _, _, check in result.completed_scope} == {"sqs-queue-redrive-policy-configured"}
