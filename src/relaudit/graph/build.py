@@ -132,9 +132,9 @@ def _statement_targets(grant: Grant, action: str, candidates: dict[str, str]) ->
         return set()
     exact = [r for r in grant.resources if "*" not in r and "?" not in r]
     if not grant.not_resource and len(exact) == len(grant.resources):
-        targets = {_unqualified(r) for r in exact}
-        object_buckets = {r.split("/", 1)[0] for r in exact if r.startswith("arn:") and ":s3:::" in r}
-        return {arn for arn in candidates if arn in targets or arn in object_buckets}
+        # Looked up, not scanned: most statements name their resources, and a scan per role is quadratic.
+        named_arns = {_unqualified(r) for r in exact} | {r.split("/", 1)[0] for r in exact if ":s3:::" in r}
+        return {arn for arn in named_arns if arn in candidates}
     covered = set()
     for arn, resource_type in candidates.items():
         hit = any(_matches_any(grant.resources, form) for form in _resource_forms(arn, resource_type))

@@ -27,6 +27,9 @@ COMPUTE_TYPES = frozenset({"AWS::Lambda::Function", "AWS::StepFunctions::StateMa
 IDEMPOTENCY_MARKERS = ("idempoten",)
 
 EdgeKey = tuple[str, str, str]
+# Strongly connected components up to this size get each node's shortest cycle (a search per node);
+# larger ones a walk through one root (two searches), keeping the graph's cost linear.
+SHORTEST_CYCLE_LIMIT = 64
 
 
 @dataclass(frozen=True)
@@ -133,8 +136,11 @@ class Derived:
                     cycles[only] = [only, only]
                 continue
             within = loop_graph.subgraph(component)
-            for node in sorted(component):
-                cycles[node] = _shortest_cycle(within, node)
+            if len(component) <= SHORTEST_CYCLE_LIMIT:
+                for node in sorted(component):
+                    cycles[node] = _shortest_cycle(within, node)
+            else:
+                cycles.update(_cycles_through_root(within))
         return cycles
 
     def hops(self, path: list[str]) -> list[Hop]:
@@ -156,6 +162,41 @@ class Derived:
             via = ", permission only" if hop.via == "permission" else ""
             parts.append(f"-[{hop.mode} {hop.kind}{via}]-> {self.account.node(arn).name}")
         return " ".join(parts)
+
+
+def _parents(graph: nx.DiGraph[str], root: str, reverse: bool) -> dict[str, str]:
+    """Breadth-first tree from ``root`` (following edges backwards with ``reverse``): node -> the
+    node it was reached from."""
+    parent: dict[str, str] = {}
+    queue = deque([root])
+    step = graph.predecessors if reverse else graph.successors
+    while queue:
+        node = queue.popleft()
+        for other in sorted(step(node)):
+            if other != root and other not in parent:
+                parent[other] = node
+                queue.append(other)
+    return parent
+
+
+def _cycles_through_root(graph: nx.DiGraph[str]) -> dict[str, list[str]]:
+    """A closed walk through every node of a large strongly connected component, from two
+    breadth-first trees: root -> node, then node -> root (not each node's shortest cycle, which
+    costs a search per node)."""
+    root = min(graph)
+    forward, backward = _parents(graph, root, reverse=False), _parents(graph, root, reverse=True)
+    cycles = {root: _shortest_cycle(graph, root)}
+    for node in graph:
+        if node == root:
+            continue
+        there = [node]
+        while there[-1] != root:
+            there.append(forward[there[-1]])
+        back = [node]
+        while back[-1] != root:
+            back.append(backward[back[-1]])
+        cycles[node] = [*there[::-1], *back[1:]]
+    return cycles
 
 
 def _shortest_cycle(graph: nx.DiGraph[str], start: str) -> list[str]:

@@ -183,3 +183,15 @@ PATH_EXAMPLES = [
 def test_a_failing_example_of_a_path_check_yields_a_path_of_arns(check: Any, example: Any) -> None:
     found = check.finding_path.search({**example.resource, PARAMS_KEY: check.definition.parameters}, options=OPTIONS)
     assert isinstance(found, list) and found and all(isinstance(arn, str) and arn.startswith("arn:") for arn in found)
+
+
+def test_every_node_of_a_large_cycle_gets_a_closed_walk_through_it() -> None:
+    size = 80  # above the shortest-cycle limit: one walk through a root instead
+    names = [f"fn-{i:03d}" for i in range(size)]
+    edges = [Edge(a, b, "invoke", "sync") for a, b in zip(names, names[1:] + names[:1], strict=True)]
+    edges.append(Edge("fn-000", "fn-040", "invoke", "sync"))  # a shortcut: still one component
+    derived = Derived(graph_of(*(n(name) for name in names), *edges))
+    for name in names:
+        walk = derived.loops[name]
+        assert name in walk and walk[0] == walk[-1]
+        assert all(derived.flow.has_edge(a, b) for a, b in zip(walk, walk[1:], strict=False))
