@@ -221,6 +221,7 @@ def build(facts: Iterable[Fact]) -> AccountGraph:
                 via=edge.via,
                 capture=edge.capture,
                 count=edge.count,
+                attempts=edge.attempts,
             )
     _add_permission_edges(graph, nodes, roles, grants)
     return AccountGraph(graph, members)
@@ -244,4 +245,6 @@ def _add_permission_edges(
             graph.nodes[use.compute]["broad_grants"] = broad
         for target, kind, mode in found:
             if target != use.compute and not graph.has_edge(use.compute, target, key=kind):
-                graph.add_edge(use.compute, target, key=kind, mode=mode, via="permission", capture=False, count=1)
+                graph.add_edge(
+                    use.compute, target, key=kind, mode=mode, via="permission", capture=False, count=1, attempts=None
+                )

@@ -30,6 +30,7 @@ EdgeKey = tuple[str, str, str]
 # Strongly connected components up to this size get each node's shortest cycle (a search per node);
 # larger ones a walk through one root (two searches), keeping the graph's cost linear.
 SHORTEST_CYCLE_LIMIT = 64
+SDK_ATTEMPTS = 3  # the AWS SDKs' standard retry mode: 3 attempts
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Derived:
         self.longest = self._longest_sync()
         self.async_reached, self.uncaptured = self._async_paths()
         self.loops = self._loops()
+        self.retries = self._retry_amplification()
         self.tables = {
             key: arn
             for arn, data in graph.nodes(data=True)
@@ -121,6 +123,46 @@ class Derived:
                 state = parent[state]
             uncaptured[node] = path[::-1]
         return reached, uncaptured
+
+    def attempts(self, source: str, target: str, kind: str, data: dict[str, Any]) -> int:
+        """How many times one event may be delivered over a hop: the polled queue's maxReceiveCount,
+        a stream mapping's retries + 1, Lambda's asynchronous retries + 1 into a function, the SDKs'
+        3 attempts on a synchronous call a role permits; 1 for the rest, and for unbounded retries
+        (no redrive, a stream retried until its records expire), which other checks judge."""
+        if kind == "poll":
+            if data.get("attempts"):
+                return int(data["attempts"])
+            count = self.account.node(source).attrs.get("MaxReceiveCount")
+            return int(count) if isinstance(count, int) and count > 0 else 1
+        if kind in AT_LEAST_ONCE_KINDS:
+            return int(self.account.node(target).attrs.get("AsyncAttempts") or 1)
+        if data["mode"] == "sync" and data["via"] == "permission":
+            return SDK_ATTEMPTS
+        return 1
+
+    def _retry_amplification(self) -> dict[str, tuple[int, list[str]]]:
+        """For every node an entry point reaches, the largest product of attempts over a path to it
+        and that path (a strongly connected component's inner edges left out: the loop check's)."""
+        condensed = nx.condensation(nx.DiGraph(self.flow))
+        component = condensed.graph["mapping"]
+        order = {c: i for i, c in enumerate(nx.topological_sort(condensed))}
+        best: dict[str, tuple[int, str | None]] = dict.fromkeys(self.entry_points, (1, None))
+        for node in sorted(self.flow, key=lambda n: (order[component[n]], n)):
+            for source, _, kind, data in self.flow.in_edges(node, keys=True, data=True):
+                if source not in best or component[source] == component[node]:
+                    continue
+                product = best[source][0] * self.attempts(source, node, kind, data)
+                if node not in best or product > best[node][0]:
+                    best[node] = (product, source)
+        found: dict[str, tuple[int, list[str]]] = {}
+        for node, (product, _) in best.items():
+            path: list[str] = []
+            step: str | None = node
+            while step is not None:
+                path.append(step)
+                step = best[step][1]
+            found[node] = (product, path[::-1])
+        return found
 
     def _loops(self) -> dict[str, list[str]]:
         """The shortest cycle through each node on one: flow edges plus writes into a store
@@ -258,6 +300,8 @@ def node_document(derived: Derived, arn: str) -> dict[str, Any]:
             "ReachedAsync": arn in derived.async_reached,
             "UncapturedAsyncPath": derived.uncaptured.get(arn),
             "Loop": derived.loops.get(arn),
+            "RetryAmplification": derived.retries.get(arn, (None, None))[0],
+            "RetryPath": derived.retries.get(arn, (None, None))[1],
             "Writers": writers,
             "WriterWorkloads": writer_workloads,
             "DirectEntryPoints": sorted({e["Peer"] for e in incoming if e["Peer"] in derived.entry_set}),

@@ -57,6 +57,7 @@ class Edge:
     via: str = "configuration"
     capture: bool = False
     count: int = 1  # how many configurations make it (an API's methods integrating one function)
+    attempts: int | None = None  # deliveries of one event over the hop, when the hop says
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +126,7 @@ def _lambda(doc: ResourceDocument) -> Iterable[Fact]:
         # name the variable so): evidence beside a table named like one.
         "IdempotencyTableRefs": sorted(str(v) for k, v in variables.items() if "IDEMPOTENCY" in k.upper()),
         "AsyncFailureCapture": bool(dlq or on_failure),
+        "AsyncAttempts": int(config.get("MaximumRetryAttempts", 2)) + 1,  # Lambda's default: 2 retries
     }
     yield Node(doc.arn, doc.resource_type, doc.name, doc.region, doc.account_id, (doc.name,), attrs)
     if p.get("Role"):
@@ -140,7 +142,9 @@ def _mapping(doc: ResourceDocument) -> Iterable[Fact]:
     if not (_is_arn(source) and _is_arn(function)):
         return
     on_failure = ((p.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
-    yield Edge(source, function, "poll", "poll", capture=bool(on_failure))
+    retries = p.get("MaximumRetryAttempts")  # streams only; -1 (or absent): until the record expires
+    attempts = int(retries) + 1 if isinstance(retries, int) and retries >= 0 else None
+    yield Edge(source, function, "poll", "poll", capture=bool(on_failure), attempts=attempts)
     if _is_arn(on_failure):
         yield Edge(source, on_failure, "on-failure", "async")
 
@@ -149,7 +153,7 @@ def _queue(doc: ResourceDocument) -> Iterable[Fact]:
     p = doc.properties
     redrive = _mapping_of(p.get("RedrivePolicy"))
     target = redrive.get("deadLetterTargetArn")
-    attrs = {"Redrive": _is_arn(target)}
+    attrs = {"Redrive": _is_arn(target), "MaxReceiveCount": redrive.get("maxReceiveCount")}
     aliases = tuple(a for a in (p.get("QueueUrl"), doc.name) if a)
     yield Node(doc.arn, doc.resource_type, doc.name, doc.region, doc.account_id, aliases, attrs)
     if _is_arn(target):

@@ -196,3 +196,23 @@ def test_every_node_of_a_large_cycle_gets_a_closed_walk_through_it() -> None:
         walk = derived.loops[name]
         assert name in walk and walk[0] == walk[-1]
         assert all(derived.flow.has_edge(a, b) for a, b in itertools.pairwise(walk))
+
+
+def test_retries_multiply_along_the_path_from_the_entry_point() -> None:
+    account = graph_of(
+        n("q-in", Redrive=True, MaxReceiveCount=5),
+        n("fn-a", AsyncAttempts=3),
+        n("fn-b"),
+        n("rule-r"),
+        n("fn-c", AsyncAttempts=1),
+        Edge("q-in", "fn-a", "poll", "poll"),
+        Edge("fn-a", "fn-b", "invoke", "sync", via="permission"),
+        Edge("rule-r", "fn-c", "rule-target", "async"),
+    )
+    assert (doc(account, "fn-b")["RetryAmplification"], doc(account, "fn-b")["RetryPath"]) == (
+        15,
+        ["q-in", "fn-a", "fn-b"],
+    )
+    assert doc(account, "fn-a")["RetryAmplification"] == 5
+    assert doc(account, "fn-c")["RetryAmplification"] == 1  # asynchronous retries set to 0
+    assert doc(account, "q-in")["RetryAmplification"] == 1
