@@ -445,8 +445,9 @@ class Evaluation:
         """Each account's graph checks, once every scope of the run is read: yields each evaluated
         account with its graph findings and evaluation failures by region.
 
-        An account whose graph misses a source gets a GraphIncomplete gap (appended to ``gaps``)
-        and no graph finding at all: a missing edge can neither pass nor fail a check.
+        An account whose graph misses a source (its gap is already reported) gets no graph
+        finding: a missing edge must neither pass nor fail a check, and no stored verdict is
+        touched (see completed_scope).
         """
         if self._facts is None:
             return
@@ -454,15 +455,8 @@ class Evaluation:
         incomplete = graph_evaluate.incomplete_accounts(gaps)
         for account_id, facts in sorted(facts_by_account.items()):
             if account_id in incomplete:
-                message = f"graph checks not evaluated: the graph misses {incomplete[account_id]}"
-                gaps.append(
-                    CoverageGap(
-                        account_id=account_id,
-                        region="*",
-                        resource_type="*",
-                        error_code=graph_evaluate.GRAPH_INCOMPLETE,
-                        message=message[:1000],
-                    )
+                logger.warning(
+                    "graph checks not evaluated", extra={"account_id": account_id, "missing": incomplete[account_id]}
                 )
                 continue
             account, _ = graph_evaluate.account_graph(facts)

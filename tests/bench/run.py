@@ -430,7 +430,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--regions", default=",".join(REGIONS))
     parser.add_argument("--latency", default="0.02,0.05", help="low,high seconds per round trip")
     parser.add_argument("--max-workers", type=int, default=16)
-    parser.add_argument("--selections", default="all,prowler-equivalents", help="all, prowler-equivalents, singles")
+    parser.add_argument(
+        "--selections", default="all,prowler-equivalents", help="all, prowler-equivalents, no-graph, singles"
+    )
     parser.add_argument("--singles-at", type=int, default=1000, help="size at which each single check is run")
     parser.add_argument("--prowler", default=str(ROOT / ".venv-prowler/bin/prowler"), help="'' to skip")
     parser.add_argument("--prowler-at", type=int, default=1000)
@@ -440,7 +442,12 @@ def main(argv: list[str] | None = None) -> int:
 
     regions = tuple(r for r in args.regions.split(",") if r)
     sizes = [int(s) for s in args.sizes.split(",") if s]
-    named = {"all": [], "prowler-equivalents": list(PROWLER_EQUIVALENTS)}
+    named = {
+        "all": [],
+        "prowler-equivalents": list(PROWLER_EQUIVALENTS),
+        # every check but the workload graph's: what the graph adds is "all" minus this
+        "no-graph": sorted(c for c, check in _catalog().checks.items() if not check.definition.graph),
+    }
     selections = [s for s in args.selections.split(",") if s]
     prowler_bin = Path(args.prowler) if args.prowler else None
     if prowler_bin is not None and not prowler_bin.exists():

@@ -7,6 +7,8 @@ import re
 import subprocess
 import sys
 
+from relaudit.demo import graph_workloads
+
 GROUP = re.compile(r"^(FAILED|UNKNOWN|PASSED|NOT_APPLICABLE)\s+\S+\s+(\S+) \((\d+)\)  .+$")
 RESOURCE = re.compile(r"^    (\S+)\s+(\S+)$")
 
@@ -55,4 +57,6 @@ def test_demo_shows_planted_defects_failed_first_grouped_by_check_and_compliant_
         "each failure says how to fix it"
     )
     assert "--show-passed lists them" not in proc.stdout
+    for (check, name), expected in graph_workloads.EXPECTED.items():  # the workload graph's stacks
+        assert listed[("us-east-1", check, name)] == expected, (check, name)
     assert "127.0.0.1" in proc.stderr, "the embedded account listens on loopback only"

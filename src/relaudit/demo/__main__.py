@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from relaudit import cli
+from relaudit.demo import graph_workloads
 from relaudit.demo.seed import DEMO_REGIONS, ClientMaker, seed
 from relaudit.sinks.dynamodb import FindingsTable
 
@@ -114,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
 
         started = time.monotonic()
         planted = seed(client)
+        planted += graph_workloads.deploy(client, DEMO_REGIONS[0])  # the workload graph's stacks
         print(
             f"Embedded AWS account at {endpoint}: seeded {len({(p.region, p.name) for p in planted})} "
             f"resources over {len(DEMO_REGIONS)} regions in {time.monotonic() - started:.1f}s.\n",

@@ -215,6 +215,7 @@ EXPECTED = {
     ("lambda-function-at-least-once-idempotency-evidence", "reporter"): "FAILED",
     ("lambda-function-at-least-once-idempotency-evidence", "worker"): "FAILED",
     ("lambda-function-sync-callee-timeout-within", "api"): "PASSED",
+    ("lambda-function-retry-amplification-bounded", "pricing"): "PASSED",
     ("lambda-function-sync-callers-same-workload", "pricing"): "PASSED",
     ("lambda-function-async-path-failure-captured", "posting"): "PASSED",
     ("lambda-function-no-recursive-loop", "posting"): "PASSED",

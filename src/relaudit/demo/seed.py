@@ -230,8 +230,15 @@ class _Seeder:
         for name, throttled in (("storefront", True), ("internal", False)):
             api = apigw.create_rest_api(name=name)["id"]
             root = apigw.get_resources(restApiId=api)["items"][0]["id"]
-            apigw.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="NONE")
+            # The throttled API also has a request contract (a validator on its method).
+            contract = (
+                {"requestValidatorId": apigw.create_request_validator(restApiId=api, name="params")["id"]}
+                if throttled
+                else {}
+            )
+            apigw.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="NONE", **contract)
             apigw.put_integration(restApiId=api, resourceId=root, httpMethod="GET", type="MOCK")
+            self.plant("apigateway-rest-api-request-contract", name, "PASSED" if throttled else "FAILED")
             deployment = apigw.create_deployment(restApiId=api)["id"]
             apigw.create_stage(restApiId=api, stageName="prod", deploymentId=deployment)
             if throttled:

@@ -61,7 +61,7 @@ _STUB_TYPES: dict[tuple[str, str], str] = {
 @dataclass
 class AccountGraph:
     """One account's graph: ``graph`` holds ARNs as nodes (attribute ``node``: the Node) and edges
-    keyed by kind (attributes ``mode``, ``via``, ``capture``, ``retries``)."""
+    keyed by kind (attributes ``mode``, ``via``, ``capture``, ``count``)."""
 
     graph: nx.MultiDiGraph[str]
     members: list[Member] = field(default_factory=list)
@@ -132,9 +132,9 @@ def _statement_targets(grant: Grant, action: str, candidates: dict[str, str]) ->
         return set()
     exact = [r for r in grant.resources if "*" not in r and "?" not in r]
     if not grant.not_resource and len(exact) == len(grant.resources):
-        targets = {_unqualified(r) for r in exact}
-        object_buckets = {r.split("/", 1)[0] for r in exact if r.startswith("arn:") and ":s3:::" in r}
-        return {arn for arn in candidates if arn in targets or arn in object_buckets}
+        # Looked up, not scanned: most statements name their resources, and a scan per role is quadratic.
+        named_arns = {_unqualified(r) for r in exact} | {r.split("/", 1)[0] for r in exact if ":s3:::" in r}
+        return {arn for arn in named_arns if arn in candidates}
     covered = set()
     for arn, resource_type in candidates.items():
         hit = any(_matches_any(grant.resources, form) for form in _resource_forms(arn, resource_type))
@@ -220,8 +220,8 @@ def build(facts: Iterable[Fact]) -> AccountGraph:
                 mode=edge.mode,
                 via=edge.via,
                 capture=edge.capture,
-                retries=edge.retries,
                 count=edge.count,
+                attempts=edge.attempts,
             )
     _add_permission_edges(graph, nodes, roles, grants)
     return AccountGraph(graph, members)
@@ -246,5 +246,5 @@ def _add_permission_edges(
         for target, kind, mode in found:
             if target != use.compute and not graph.has_edge(use.compute, target, key=kind):
                 graph.add_edge(
-                    use.compute, target, key=kind, mode=mode, via="permission", capture=False, retries=None, count=1
+                    use.compute, target, key=kind, mode=mode, via="permission", capture=False, count=1, attempts=None
                 )

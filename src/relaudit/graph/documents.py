@@ -27,6 +27,10 @@ COMPUTE_TYPES = frozenset({"AWS::Lambda::Function", "AWS::StepFunctions::StateMa
 IDEMPOTENCY_MARKERS = ("idempoten",)
 
 EdgeKey = tuple[str, str, str]
+# Strongly connected components up to this size get each node's shortest cycle (a search per node);
+# larger ones a walk through one root (two searches), keeping the graph's cost linear.
+SHORTEST_CYCLE_LIMIT = 64
+SDK_ATTEMPTS = 3  # the AWS SDKs' standard retry mode: 3 attempts
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,13 @@ class Derived:
         self.longest = self._longest_sync()
         self.async_reached, self.uncaptured = self._async_paths()
         self.loops = self._loops()
+        self.retries = self._retry_amplification()
+        self.tables = {
+            key: arn
+            for arn, data in graph.nodes(data=True)
+            if data["node"].type == "AWS::DynamoDB::Table"
+            for key in (arn, data["node"].name)
+        }
 
     def capture(self, source: str, target: str, kind: str, data: dict[str, Any]) -> bool:
         """Whether a lossy hop's failures go somewhere: its own DLQ or destination, the Lambda
@@ -113,6 +124,46 @@ class Derived:
             uncaptured[node] = path[::-1]
         return reached, uncaptured
 
+    def attempts(self, source: str, target: str, kind: str, data: dict[str, Any]) -> int:
+        """How many times one event may be delivered over a hop: the polled queue's maxReceiveCount,
+        a stream mapping's retries + 1, Lambda's asynchronous retries + 1 into a function, the SDKs'
+        3 attempts on a synchronous call a role permits; 1 for the rest, and for unbounded retries
+        (no redrive, a stream retried until its records expire), which other checks judge."""
+        if kind == "poll":
+            if data.get("attempts"):
+                return int(data["attempts"])
+            count = self.account.node(source).attrs.get("MaxReceiveCount")
+            return int(count) if isinstance(count, int) and count > 0 else 1
+        if kind in AT_LEAST_ONCE_KINDS:
+            return int(self.account.node(target).attrs.get("AsyncAttempts") or 1)
+        if data["mode"] == "sync" and data["via"] == "permission":
+            return SDK_ATTEMPTS
+        return 1
+
+    def _retry_amplification(self) -> dict[str, tuple[int, list[str]]]:
+        """For every node an entry point reaches, the largest product of attempts over a path to it
+        and that path (a strongly connected component's inner edges left out: the loop check's)."""
+        condensed = nx.condensation(nx.DiGraph(self.flow))
+        component = condensed.graph["mapping"]
+        order = {c: i for i, c in enumerate(nx.topological_sort(condensed))}
+        best: dict[str, tuple[int, str | None]] = dict.fromkeys(self.entry_points, (1, None))
+        for node in sorted(self.flow, key=lambda n: (order[component[n]], n)):
+            for source, _, kind, data in self.flow.in_edges(node, keys=True, data=True):
+                if source not in best or component[source] == component[node]:
+                    continue
+                product = best[source][0] * self.attempts(source, node, kind, data)
+                if node not in best or product > best[node][0]:
+                    best[node] = (product, source)
+        found: dict[str, tuple[int, list[str]]] = {}
+        for node, (product, _) in best.items():
+            path: list[str] = []
+            step: str | None = node
+            while step is not None:
+                path.append(step)
+                step = best[step][1]
+            found[node] = (product, path[::-1])
+        return found
+
     def _loops(self) -> dict[str, list[str]]:
         """The shortest cycle through each node on one: flow edges plus writes into a store
         (a function writing the table whose stream triggers it loops too)."""
@@ -127,8 +178,11 @@ class Derived:
                     cycles[only] = [only, only]
                 continue
             within = loop_graph.subgraph(component)
-            for node in sorted(component):
-                cycles[node] = _shortest_cycle(within, node)
+            if len(component) <= SHORTEST_CYCLE_LIMIT:
+                for node in sorted(component):
+                    cycles[node] = _shortest_cycle(within, node)
+            else:
+                cycles.update(_cycles_through_root(within))
         return cycles
 
     def hops(self, path: list[str]) -> list[Hop]:
@@ -150,6 +204,41 @@ class Derived:
             via = ", permission only" if hop.via == "permission" else ""
             parts.append(f"-[{hop.mode} {hop.kind}{via}]-> {self.account.node(arn).name}")
         return " ".join(parts)
+
+
+def _parents(graph: nx.DiGraph[str], root: str, reverse: bool) -> dict[str, str]:
+    """Breadth-first tree from ``root`` (following edges backwards with ``reverse``): node -> the
+    node it was reached from."""
+    parent: dict[str, str] = {}
+    queue = deque([root])
+    step = graph.predecessors if reverse else graph.successors
+    while queue:
+        node = queue.popleft()
+        for other in sorted(step(node)):
+            if other != root and other not in parent:
+                parent[other] = node
+                queue.append(other)
+    return parent
+
+
+def _cycles_through_root(graph: nx.DiGraph[str]) -> dict[str, list[str]]:
+    """A closed walk through every node of a large strongly connected component, from two
+    breadth-first trees: root -> node, then node -> root (not each node's shortest cycle, which
+    costs a search per node)."""
+    root = min(graph)
+    forward, backward = _parents(graph, root, reverse=False), _parents(graph, root, reverse=True)
+    cycles = {root: _shortest_cycle(graph, root)}
+    for node in graph:
+        if node == root:
+            continue
+        there = [node]
+        while there[-1] != root:
+            there.append(forward[there[-1]])
+        back = [node]
+        while back[-1] != root:
+            back.append(backward[back[-1]])
+        cycles[node] = [*there[::-1], *back[1:]]
+    return cycles
 
 
 def _shortest_cycle(graph: nx.DiGraph[str], start: str) -> list[str]:
@@ -211,17 +300,31 @@ def node_document(derived: Derived, arn: str) -> dict[str, Any]:
             "ReachedAsync": arn in derived.async_reached,
             "UncapturedAsyncPath": derived.uncaptured.get(arn),
             "Loop": derived.loops.get(arn),
+            "RetryAmplification": derived.retries.get(arn, (None, None))[0],
+            "RetryPath": derived.retries.get(arn, (None, None))[1],
             "Writers": writers,
             "WriterWorkloads": writer_workloads,
             "DirectEntryPoints": sorted({e["Peer"] for e in incoming if e["Peer"] in derived.entry_set}),
-            "IdempotencyTables": sorted(
-                e["Peer"]
-                for e in outgoing
-                if e["Kind"] == "write" and any(m in account.node(e["Peer"]).name.lower() for m in IDEMPOTENCY_MARKERS)
-            ),
+            "IdempotencyTables": _idempotency_tables(derived, node, outgoing),
             "BroadGrants": graph.nodes[arn].get("broad_grants", []),
         }
     }
+
+
+def _idempotency_tables(derived: Derived, node: Any, outgoing: list[dict[str, Any]]) -> list[str]:
+    """Tables holding the node's idempotency records: a table it writes named like one, or the
+    table an ``*IDEMPOTENCY*`` environment variable of the function names (by name or ARN)."""
+    account = derived.account
+    found = {
+        edge["Peer"]
+        for edge in outgoing
+        if edge["Kind"] == "write" and any(m in account.node(edge["Peer"]).name.lower() for m in IDEMPOTENCY_MARKERS)
+    }
+    for ref in node.attrs.get("IdempotencyTableRefs") or ():
+        table = derived.tables.get(ref)
+        if table is not None:
+            found.add(table)
+    return sorted(found)
 
 
 def _head_chain(derived: Derived, arn: str) -> list[str] | None:

@@ -21,8 +21,6 @@ if TYPE_CHECKING:
     from relaudit.graph.workloads import Workload
     from relaudit.models.coverage import CoverageGap
 
-GRAPH_INCOMPLETE = "GraphIncomplete"
-
 
 def account_graph(facts: Iterable[Fact]) -> tuple[AccountGraph, list[Workload]]:
     """One account's graph, with its workloads assigned."""
@@ -76,6 +74,6 @@ def incomplete_accounts(gaps: Iterable[CoverageGap]) -> dict[str, str]:
     for gap in gaps:
         if gap.fields and not set(gap.fields) & FIELDS.get(gap.resource_type, frozenset()):
             continue  # a failed join the graph does not read (AWS Backup's, say)
-        if gap.resource_type in sources and gap.error_code != GRAPH_INCOMPLETE:
+        if gap.resource_type in sources:
             found.setdefault(gap.account_id, f"{gap.region}/{gap.resource_type}: {gap.error_code}")
     return found

@@ -56,8 +56,8 @@ class Edge:
     mode: Mode
     via: str = "configuration"
     capture: bool = False
-    retries: int | None = None
     count: int = 1  # how many configurations make it (an API's methods integrating one function)
+    attempts: int | None = None  # deliveries of one event over the hop, when the hop says
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +95,7 @@ Fact = Node | Edge | Grant | RoleUse | Member
 
 # Which document fields the facts read, per type: the plan adds them to what collectors enrich.
 FIELDS: dict[str, frozenset[str]] = {
-    "AWS::Lambda::Function": frozenset({"EventInvokeConfig", "ReservedConcurrentExecutions"}),
+    "AWS::Lambda::Function": frozenset({"EventInvokeConfig"}),
     "AWS::ApiGatewayV2::Stage": frozenset({"LambdaIntegrations"}),
 }
 
@@ -119,11 +119,14 @@ def _lambda(doc: ResourceDocument) -> Iterable[Fact]:
     on_failure = (destinations.get("OnFailure") or {}).get("Destination")
     on_success = (destinations.get("OnSuccess") or {}).get("Destination")
     dlq = (p.get("DeadLetterConfig") or {}).get("TargetArn")
+    variables = (p.get("Environment") or {}).get("Variables") or {}
     attrs = {
         "Timeout": p.get("Timeout"),
-        "ReservedConcurrency": p.get("ReservedConcurrentExecutions"),
+        # Tables the code is told to keep idempotency records in (Powertools' examples and users
+        # name the variable so): evidence beside a table named like one.
+        "IdempotencyTableRefs": sorted(str(v) for k, v in variables.items() if "IDEMPOTENCY" in k.upper()),
         "AsyncFailureCapture": bool(dlq or on_failure),
-        "AsyncRetries": config.get("MaximumRetryAttempts", 2),
+        "AsyncAttempts": int(config.get("MaximumRetryAttempts", 2)) + 1,  # Lambda's default: 2 retries
     }
     yield Node(doc.arn, doc.resource_type, doc.name, doc.region, doc.account_id, (doc.name,), attrs)
     if p.get("Role"):
@@ -139,8 +142,9 @@ def _mapping(doc: ResourceDocument) -> Iterable[Fact]:
     if not (_is_arn(source) and _is_arn(function)):
         return
     on_failure = ((p.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
-    retries = p.get("MaximumRetryAttempts")
-    yield Edge(source, function, "poll", "poll", capture=bool(on_failure), retries=retries)
+    retries = p.get("MaximumRetryAttempts")  # streams only; -1 (or absent): until the record expires
+    attempts = int(retries) + 1 if isinstance(retries, int) and retries >= 0 else None
+    yield Edge(source, function, "poll", "poll", capture=bool(on_failure), attempts=attempts)
     if _is_arn(on_failure):
         yield Edge(source, on_failure, "on-failure", "async")
 
@@ -149,12 +153,7 @@ def _queue(doc: ResourceDocument) -> Iterable[Fact]:
     p = doc.properties
     redrive = _mapping_of(p.get("RedrivePolicy"))
     target = redrive.get("deadLetterTargetArn")
-    attrs = {
-        "Fifo": bool(p.get("FifoQueue")),
-        "Redrive": _is_arn(target),
-        "MaxReceiveCount": redrive.get("maxReceiveCount"),
-        "VisibilityTimeout": p.get("VisibilityTimeout"),
-    }
+    attrs = {"Redrive": _is_arn(target), "MaxReceiveCount": redrive.get("maxReceiveCount")}
     aliases = tuple(a for a in (p.get("QueueUrl"), doc.name) if a)
     yield Node(doc.arn, doc.resource_type, doc.name, doc.region, doc.account_id, aliases, attrs)
     if _is_arn(target):
@@ -180,8 +179,7 @@ def _rule(doc: ResourceDocument) -> Iterable[Fact]:
     p = doc.properties
     bus = p.get("EventBusName") or "default"
     aliases = (p.get("Name") or doc.name, f"{bus}|{p.get('Name')}")
-    attrs = {"Schedule": p.get("ScheduleExpression"), "ManagedBy": p.get("ManagedBy")}
-    yield Node(doc.arn, doc.resource_type, doc.name, doc.region, doc.account_id, aliases, attrs)
+    yield Node(doc.arn, doc.resource_type, doc.name, doc.region, doc.account_id, aliases)
     bus_arn = p.get("EventBusArn") or f"arn:aws:events:{doc.region}:{doc.account_id}:event-bus/{bus}"
     if not p.get("ScheduleExpression") and _is_arn(bus_arn):
         yield Edge(bus_arn, doc.arn, "bus-rule", "async")
@@ -195,8 +193,7 @@ def _target_edges(source: str, target: dict[str, Any], kind: str) -> Iterable[Fa
     if not _is_arn(arn) or ":aws-sdk:" in arn:
         return
     dlq = (target.get("DeadLetterConfig") or {}).get("Arn")
-    retries = (target.get("RetryPolicy") or {}).get("MaximumRetryAttempts")
-    yield Edge(source, arn, kind, "async", capture=_is_arn(dlq), retries=retries)
+    yield Edge(source, arn, kind, "async", capture=_is_arn(dlq))
     if _is_arn(dlq):
         yield Edge(source, dlq, "dead-letter", "async")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from relaudit.inventory import listings
-from relaudit.inventory.base import CollectorContext, document, paginate
+from relaudit.inventory.base import CollectorContext, document
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -17,10 +17,11 @@ RESOURCE_TYPE = "AWS::ApiGateway::RestApi"
 IAM_ACTIONS = frozenset({"apigateway:GET"})
 
 
-def _methods(apigw: Any, api_id: str, page_size: int | None) -> list[dict[str, Any]]:
-    """Every method of the API's current resources (GetResources with embedded methods)."""
+def _methods(ctx: CollectorContext, api_id: str) -> list[dict[str, Any]]:
+    """Every method of the API's current resources (GetResources with embedded methods, shared
+    with the stage collector)."""
     methods = []
-    for resource in paginate(apigw, "get_resources", "items", page_size, restApiId=api_id, embed=["methods"]):
+    for resource in listings.rest_resources(ctx, api_id):
         for verb, method in sorted((resource.get("resourceMethods") or {}).items()):
             integration = method.get("methodIntegration") or {}
             methods.append(
@@ -42,9 +43,8 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     ``[{Path, HttpMethod, AuthorizationType, RequestValidatorId, RequestModels, IntegrationType,
     IntegrationUri}]``.
     """
-    apigw = ctx.client("apigateway")
     apis = listings.rest_apis(ctx)
-    for api, methods in zip(apis, ctx.map(lambda a: _methods(apigw, a["id"], ctx.page_size), apis), strict=True):
+    for api, methods in zip(apis, ctx.map(lambda a: _methods(ctx, a["id"]), apis), strict=True):
         arn = f"arn:{ctx.partition}:apigateway:{ctx.region}::/restapis/{api['id']}"
         properties = {**api, "Methods": methods}
         yield document(ctx, RESOURCE_TYPE, arn, api.get("name") or api["id"], properties)

@@ -6,7 +6,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from relaudit.inventory import apigateway_throttle, lambda_timeouts, listings, shapes
-from relaudit.inventory.base import CollectorContext, document, paginate
+from relaudit.inventory.base import CollectorContext, document
 from relaudit.inventory.joins import guarded
 
 if TYPE_CHECKING:
@@ -88,10 +88,10 @@ def _plans_by_stage(ctx: CollectorContext) -> dict[tuple[str, str], list[dict[st
     return plans
 
 
-def _api_methods(apigw: Any, api_id: str, page_size: int | None) -> list[dict[str, Any]]:
-    """Every method of an API with its integration (GetResources with embedded methods)."""
+def _api_methods(ctx: CollectorContext, api_id: str) -> list[dict[str, Any]]:
+    """Every method of an API with its integration (GetResources with embedded methods, shared)."""
     methods: list[dict[str, Any]] = []
-    for resource in paginate(apigw, "get_resources", "items", page_size, restApiId=api_id, embed=["methods"]):
+    for resource in listings.rest_resources(ctx, api_id):
         for verb, method in (resource.get("resourceMethods") or {}).items():
             integration = method.get("methodIntegration") or {}
             methods.append(
@@ -155,7 +155,6 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
 
     Methods are read from the API's current resources (GetResources), not the stage's deployment.
     """
-    apigw = ctx.client("apigateway")
     apis = listings.rest_apis(ctx)
     if not apis:
         return
@@ -165,7 +164,7 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     timeouts: dict[str, int] | None = None
 
     def read(api: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        methods = _api_methods(apigw, api["id"], ctx.page_size) if wants_methods else []
+        methods = _api_methods(ctx, api["id"]) if wants_methods else []
         return methods, listings.rest_stages(ctx, api["id"])
 
     for api, (methods, stages) in zip(apis, ctx.map(read, apis), strict=True):

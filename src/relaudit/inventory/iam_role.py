@@ -3,7 +3,9 @@ statements of their inline and attached managed policies (for the workload graph
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from botocore.exceptions import ClientError
 
@@ -41,6 +43,11 @@ def statements(policy: Any) -> list[dict[str, Any]]:
     Conditions are dropped: the graph reads a permission as a possible edge whatever its
     conditions (the queue-access evaluator reads them where a verdict depends on them).
     """
+    if isinstance(policy, str):  # botocore decodes IAM's URL-encoded JSON; a client without its handler does not
+        try:
+            policy = json.loads(unquote(policy))
+        except ValueError:
+            return []
     if not isinstance(policy, dict):
         return []
     raw = policy.get("Statement")

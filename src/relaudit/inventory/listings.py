@@ -154,6 +154,15 @@ def rest_stages(ctx: CollectorContext, api_id: str) -> list[dict[str, Any]]:
     )
 
 
+def rest_resources(ctx: CollectorContext, api_id: str) -> list[dict[str, Any]]:
+    """A REST API's resources with their methods and integrations embedded (GetResources)."""
+    apigw = ctx.client("apigateway")
+    return ctx.shared(
+        ("apigateway", "resources", api_id),
+        lambda: list(paginate(apigw, "get_resources", "items", ctx.page_size, restApiId=api_id, embed=["methods"])),
+    )
+
+
 def usage_plans(ctx: CollectorContext) -> list[dict[str, Any]]:
     """Every usage plan of the region (GetUsagePlans)."""
     return listed(ctx, "apigateway", "get_usage_plans", "items")

@@ -143,7 +143,8 @@ def stored_finding(item: dict[str, Any]) -> StoredFinding:
         ValueError: The item is not a valid current-finding item.
     """
     try:
-        # An optional field (a graph finding's path) is absent from items written without it.
+        # A field left out (None values are not stored; items written before `path` existed) takes
+        # its default; a required one missing fails validation.
         finding = Finding.model_validate({name: item[name] for name in _FINDING_FIELDS if name in item})
     except ValidationError as exc:
         raise ValueError(f"not a finding item: {exc}") from exc

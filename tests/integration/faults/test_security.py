@@ -28,7 +28,12 @@ from tests.support.faults import HANDLER_SCRIPT, Faults, access_denied
 
 READ_PREFIXES = ("List", "Describe", "Get", "BatchGet")
 # SigV4 signing names that differ from the IAM service prefix.
-IAM_PREFIX = {"monitoring": "cloudwatch"}
+IAM_PREFIX = {"monitoring": "cloudwatch", "tagging": "tag"}
+# Operations whose IAM action is not named after them.
+OPERATION_ACTIONS = {
+    ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
+    ("s3", "GetBucketNotificationConfiguration"): "s3:GetBucketNotification",
+}
 # Operations AWS authorizes without any IAM permission.
 NEEDS_NO_PERMISSION = frozenset({"sts:GetCallerIdentity"})
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY00"
@@ -38,6 +43,8 @@ TOKEN = "FwoGZXIvYXdzEJr//////////SESSIONTOKEN0000+LONGVALUE=="
 def iam_action(service_model: Any, operation_model: Any) -> str:
     """The IAM action an operation is authorized as (API Gateway authorizes by HTTP method)."""
     prefix = IAM_PREFIX.get(service_model.signing_name, service_model.signing_name)
+    if (prefix, operation_model.name) in OPERATION_ACTIONS:
+        return OPERATION_ACTIONS[(prefix, operation_model.name)]
     if prefix == "apigateway":
         return f"apigateway:{operation_model.http['method']}"
     return f"{prefix}:{operation_model.name}"

@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from relaudit import cli
 from relaudit.catalog.loader import load_catalog
@@ -124,3 +125,34 @@ def test_no_graph_read_when_no_selected_check_needs_it(seeded: Any) -> None:
     services = {name.split(".")[1] for name in calls}
     assert "sqs" in services  # the hook sees the calls made
     assert not services & {"iam", "cloudformation", "s3", "resource-groups-tagging-api"}
+
+
+def test_tags_name_the_workloads_of_resources_outside_stacks(factory: Any) -> None:
+    sqs = boto3.client("sqs", region_name=REGION)
+    application = f"arn:aws:resource-groups:{REGION}:123456789012:group/storefront/0a1b2c"
+    sqs.create_queue(QueueName="loose-a", tags={"awsApplication": application, "team": "ops"})
+    sqs.create_queue(QueueName="loose-b", tags={"team": "ops"})
+    sqs.create_queue(QueueName="loose-c")
+
+    result = collect_graph(AuditRequest(regions=[REGION]), CATALOG, factory, workload_tag="team")
+
+    ((account, workloads),) = result.graphs
+    names = {node.arn: node.name for node in account.nodes()}
+    assert {(w.name, w.source, tuple(names[a] for a in w.nodes)) for w in workloads} == {
+        ("storefront", "tag", ("loose-a",)),
+        ("ops", "tag", ("loose-b",)),
+        ("loose-c", "component", ("loose-c",)),
+    }
+
+
+def test_an_unreadable_graph_source_gives_no_graph_verdict_and_archives_nothing(seeded: Any) -> None:
+    def denied(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "denied"}}, "ListRolePolicies")
+
+    seeded.client("iam", REGION).meta.events.register_first("before-call.iam.ListRolePolicies", denied)
+    checks = [*GRAPH_CHECKS, "sqs-queue-redrive-policy-configured"]
+    result = run(AuditRequest(regions=[REGION], checks=checks, max_workers=4), CATALOG, seeded)
+
+    assert [(g.resource_type, g.error_code) for g in result.coverage_gaps] == [("AWS::IAM::Role", "AccessDenied")]
+    assert {f.check_id for f in result.findings} == {"sqs-queue-redrive-policy-configured"}
+    assert {check for _, _, check in result.completed_scope} == {"sqs-queue-redrive-policy-configured"}

@@ -3,6 +3,7 @@ loops (through a store's stream too), writers' workloads; workloads from stacks,
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -183,3 +184,35 @@ PATH_EXAMPLES = [
 def test_a_failing_example_of_a_path_check_yields_a_path_of_arns(check: Any, example: Any) -> None:
     found = check.finding_path.search({**example.resource, PARAMS_KEY: check.definition.parameters}, options=OPTIONS)
     assert isinstance(found, list) and found and all(isinstance(arn, str) and arn.startswith("arn:") for arn in found)
+
+
+def test_every_node_of_a_large_cycle_gets_a_closed_walk_through_it() -> None:
+    size = 80  # above the shortest-cycle limit: one walk through a root instead
+    names = [f"fn-{i:03d}" for i in range(size)]
+    edges = [Edge(a, b, "invoke", "sync") for a, b in zip(names, names[1:] + names[:1], strict=True)]
+    edges.append(Edge("fn-000", "fn-040", "invoke", "sync"))  # a shortcut: still one component
+    derived = Derived(graph_of(*(n(name) for name in names), *edges))
+    for name in names:
+        walk = derived.loops[name]
+        assert name in walk and walk[0] == walk[-1]
+        assert all(derived.flow.has_edge(a, b) for a, b in itertools.pairwise(walk))
+
+
+def test_retries_multiply_along_the_path_from_the_entry_point() -> None:
+    account = graph_of(
+        n("q-in", Redrive=True, MaxReceiveCount=5),
+        n("fn-a", AsyncAttempts=3),
+        n("fn-b"),
+        n("rule-r"),
+        n("fn-c", AsyncAttempts=1),
+        Edge("q-in", "fn-a", "poll", "poll"),
+        Edge("fn-a", "fn-b", "invoke", "sync", via="permission"),
+        Edge("rule-r", "fn-c", "rule-target", "async"),
+    )
+    assert (doc(account, "fn-b")["RetryAmplification"], doc(account, "fn-b")["RetryPath"]) == (
+        15,
+        ["q-in", "fn-a", "fn-b"],
+    )
+    assert doc(account, "fn-a")["RetryAmplification"] == 5
+    assert doc(account, "fn-c")["RetryAmplification"] == 1  # asynchronous retries set to 0
+    assert doc(account, "q-in")["RetryAmplification"] == 1
