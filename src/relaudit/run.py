@@ -445,8 +445,8 @@ class Evaluation:
         """Each account's graph checks, once every scope of the run is read: yields each evaluated
         account with its graph findings and evaluation failures by region.
 
-        An account whose graph misses a source (its gap is already reported) gets no graph
-        finding: a missing edge must neither pass nor fail a check, and no stored verdict is
+        An account whose graph misses a source (its gap is already reported) gets UNKNOWN graph
+        findings: a missing edge must neither pass nor fail a check, and no stored verdict is
         touched (see completed_scope).
         """
         if self._facts is None:
@@ -454,17 +454,20 @@ class Evaluation:
         facts_by_account, self._facts = self._facts.by_account, None
         incomplete = graph_evaluate.incomplete_accounts(gaps)
         for account_id, facts in sorted(facts_by_account.items()):
+            failed: dict[str, list[CoverageGap]] = defaultdict(list)
+            by_region: dict[str, list[Record]] = defaultdict(list)
             if account_id in incomplete:
                 logger.warning(
                     "graph checks not evaluated", extra={"account_id": account_id, "missing": incomplete[account_id]}
                 )
+                for rec in graph_evaluate.unknown_account(facts, self._graph_checks, incomplete[account_id]):
+                    by_region[rec[1]].append(rec)
+                yield account_id, self._graph_regions(account_id, by_region, failed)
                 continue
             account, _ = graph_evaluate.account_graph(facts)
             records, failures = graph_evaluate.evaluate_account(account, self._graph_checks)
-            by_region: dict[str, list[Record]] = defaultdict(list)
             for rec in records:
                 by_region[rec[1]].append(rec)
-            failed: dict[str, list[CoverageGap]] = defaultdict(list)
             for check_id, errors in failures.items():
                 per_key: dict[tuple[str, str, str, str], list[tuple[str, Exception]]] = defaultdict(list)
                 for arn, error in errors:
@@ -472,12 +475,17 @@ class Evaluation:
                     per_key[(account_id, node.region, node.type, check_id)].append((arn, error))
                 for key, errs in per_key.items():
                     failed[key[1]].append(self._failure_gap(key, errs))
-            scopes: dict[str, tuple[FindingRecords, list[CoverageGap]]] = {}
-            for region in sorted(by_region.keys() | failed.keys()):
-                findings = FindingRecords(by_region.get(region, []))
-                self._closed[(account_id, region, True)] = findings
-                scopes[region] = (findings, failed.get(region, []))
-            yield account_id, scopes
+            yield account_id, self._graph_regions(account_id, by_region, failed)
+
+    def _graph_regions(
+        self, account_id: str, by_region: dict[str, list[Record]], failed: dict[str, list[CoverageGap]]
+    ) -> dict[str, tuple[FindingRecords, list[CoverageGap]]]:
+        scopes: dict[str, tuple[FindingRecords, list[CoverageGap]]] = {}
+        for region in sorted(by_region.keys() | failed.keys()):
+            findings = FindingRecords(sorted(by_region.get(region, []), key=lambda rec: rec[:4]))
+            self._closed[(account_id, region, True)] = findings
+            scopes[region] = (findings, failed.get(region, []))
+        return scopes
 
     def finish(self, gaps: list[CoverageGap]) -> FindingRecords:
         """Every scope's findings in report order (a scope's graph findings after its own); failures

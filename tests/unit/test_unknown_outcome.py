@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import re
 
 from relaudit.catalog.loader import load_catalog
 from relaudit.cli import exit_code
@@ -12,8 +14,8 @@ from relaudit.models.coverage import CoverageGap
 from relaudit.models.finding import AuditResult
 from relaudit.models.resource import ResourceDocument
 from relaudit.plan import Plan
+from relaudit.report import terminal
 from relaudit.run import Evaluation, completed_scope, summarize
-from relaudit.sinks.local import result_table
 
 CATALOG = load_catalog(known_types=COLLECTORS)
 ACCOUNT = "123456789012"
@@ -92,8 +94,10 @@ def test_unknown_is_only_partial_even_without_any_gap() -> None:
     assert [f.status for f in findings] == [Status.UNKNOWN] and summary.result == "partial"
 
 
-def test_the_table_shows_unknown_findings_after_failed_ones() -> None:
-    lines = result_table(_result()).splitlines()
-    rows = [line.split()[0] for line in lines[2:6]]
-    assert rows == ["FAILED", "FAILED", "UNKNOWN", "UNKNOWN"]
-    assert any("2 UNKNOWN" in line for line in lines)
+def test_the_terminal_shows_unknown_findings_after_failed_ones() -> None:
+    out = io.StringIO()
+    terminal.render(_result(), out)
+    text = out.getvalue()
+    groups = re.findall(r"^(FAILED|UNKNOWN)\s+\S+\s+(\S+) \((\d+)\)", text, re.M)
+    assert groups == [("FAILED", MULTI_AZ, "2"), ("UNKNOWN", BACKUP_CHECK, "2")]
+    assert "2 UNKNOWN" in text

@@ -9,7 +9,7 @@ from relaudit.catalog.findings import Record, record
 from relaudit.catalog.functions import OPTIONS
 from relaudit.graph.build import AccountGraph, build
 from relaudit.graph.documents import Derived, node_document
-from relaudit.graph.facts import FIELDS, SOURCE_TYPES
+from relaudit.graph.facts import FIELDS, SOURCE_TYPES, Node
 from relaudit.graph.workloads import assign
 from relaudit.models.check import Status
 
@@ -64,6 +64,21 @@ def evaluate_account(
             detail = GraphDetail(path, f"Path: {derived.describe(list(path))}.") if path else None
             records.append(record(check, status, node.account_id, node.region, node.arn, node.name, detail))
     return records, failures
+
+
+def unknown_account(facts: Iterable[Fact], checks: Sequence[CompiledCheck], missing: str) -> list[Record]:
+    """An account whose graph misses a source: each graph check is UNKNOWN on every inventoried
+    resource of its type (could not judge), so no stored verdict moves and none is archived."""
+    by_type: dict[str, list[CompiledCheck]] = {}
+    for check in checks:
+        by_type.setdefault(check.definition.resource_type, []).append(check)
+    detail = f"the workload graph could not be read ({missing})"
+    nodes = {fact.arn: fact for fact in facts if isinstance(fact, Node) and fact.type in by_type}
+    return [
+        record(check, Status.UNKNOWN, node.account_id, node.region, node.arn, node.name, detail)
+        for node in nodes.values()
+        for check in by_type[node.type]
+    ]
 
 
 def incomplete_accounts(gaps: Iterable[CoverageGap]) -> dict[str, str]:

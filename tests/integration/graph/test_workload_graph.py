@@ -145,7 +145,7 @@ def test_tags_name_the_workloads_of_resources_outside_stacks(factory: Any) -> No
     }
 
 
-def test_an_unreadable_graph_source_gives_no_graph_verdict_and_archives_nothing(seeded: Any) -> None:
+def test_an_unreadable_graph_source_makes_every_graph_verdict_unknown_and_archives_nothing(seeded: Any) -> None:
     def denied(**_: Any) -> None:
         raise ClientError({"Error": {"Code": "AccessDenied", "Message": "denied"}}, "ListRolePolicies")
 
@@ -154,5 +154,10 @@ def test_an_unreadable_graph_source_gives_no_graph_verdict_and_archives_nothing(
     result = run(AuditRequest(regions=[REGION], checks=checks, max_workers=4), CATALOG, seeded)
 
     assert [(g.resource_type, g.error_code) for g in result.coverage_gaps] == [("AWS::IAM::Role", "AccessDenied")]
-    assert {f.check_id for f in result.findings} == {"sqs-queue-redrive-policy-configured"}
+    graph_findings = [f for f in result.findings if f.check_id in GRAPH_CHECKS]
+    assert graph_findings, "the graph's resources are still reported, as could-not-judge"
+    assert {f.status for f in graph_findings} == {Status.UNKNOWN}
+    assert all("workload graph could not be read" in f.reason and "AccessDenied" in f.reason for f in graph_findings)
+    assert Status.UNKNOWN not in {f.status for f in result.findings if f.check_id not in GRAPH_CHECKS}
     assert {check for _, _, check in result.completed_scope} == {"sqs-queue-redrive-policy-configured"}
+    assert result.summary.result == "partial"
