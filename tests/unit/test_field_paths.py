@@ -5,7 +5,9 @@ items of the operation it copies and the fields it adds. This walks each check's
 that declaration and botocore's output shapes, so a field renamed in a botocore model, a typo'd
 check (``Triggers.Asyn``, ``VisibiltyTimeout``) or a check reading a field no collector provides
 fails here, not silently as null on a real account. The collector tests (tests/integration/
-inventory) hold each DOCUMENT to what the collector really yields.
+inventory) hold each DOCUMENT to what the collector really yields. A graph check reads the graph
+document instead: its fields (``path:`` too) are walked through relaudit.graph.documents.DOCUMENT,
+which tests/unit/graph/test_documents.py holds to what node_document writes.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from relaudit.catalog.loader import load_catalog
+from relaudit.catalog.loader import CompiledCheck, load_catalog
+from relaudit.graph import documents as graph_documents
 from relaudit.inventory import COLLECTORS, shapes
 from tests.support.shape_walk import Missing, document_spec, element_of, field_of, reads_of, resolve, steps_of, walk
 
@@ -22,9 +25,11 @@ CATALOG = load_catalog(known_types=COLLECTORS)
 
 
 @pytest.mark.parametrize("check", list(CATALOG.checks.values()), ids=lambda c: c.id)
-def test_every_field_a_check_reads_exists(check: Any) -> None:
-    document = document_spec(check.definition.resource_type)
-    for name, expression in (("applies_when", check.applies), ("passes_when", check.passes)):
+def test_every_field_a_check_reads_exists(check: CompiledCheck) -> None:
+    graph = check.definition.graph
+    document = graph_documents.DOCUMENT if graph else document_spec(check.definition.resource_type)
+    expressions = (("applies_when", check.applies), ("passes_when", check.passes), ("path", check.finding_path))
+    for name, expression in expressions:
         if expression is not None:
             walk(expression.parsed, document, f"{check.id} {name}")
 
@@ -52,6 +57,20 @@ def test_a_typo_or_a_renamed_field_fails() -> None:
         walk({"type": "subexpression", "children": [_field("DeadLetterConfig"), _field("TargetArnn")]}, document, "t")
     with pytest.raises(Missing, match="Functionz"):
         resolve(shapes.Api("lambda", "ListFunctions", "Functionz[]"))
+
+
+def test_a_typo_in_a_graph_checks_field_fails() -> None:
+    graph = graph_documents.DOCUMENT
+    walk({"type": "subexpression", "children": [_field("Graph"), _field("SyncChain")]}, graph, "t")
+    with pytest.raises(Missing, match="SyncChian"):
+        walk({"type": "subexpression", "children": [_field("Graph"), _field("SyncChian")]}, graph, "t")
+    edges = {"type": "subexpression", "children": [_field("Graph"), _field("Out")]}
+    with pytest.raises(Missing, match="PeerTimeot"):
+        walk({"type": "projection", "children": [edges, _field("PeerTimeot")]}, graph, "t")
+    with pytest.raises(Missing, match="AtLeastOnce"):  # In's entries only
+        walk({"type": "projection", "children": [edges, _field("AtLeastOnce")]}, graph, "t")
+    with pytest.raises(Missing, match="Graph"):  # a collector's document has no graph fields
+        walk(_field("Graph"), document_spec("AWS::Lambda::Function"), "t")
 
 
 def _field(name: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 
 from relaudit.graph.facts import AT_LEAST_ONCE_KINDS, FAILURE_KINDS, LOSSY_KINDS
+from relaudit.inventory import shapes
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -31,6 +32,42 @@ EdgeKey = tuple[str, str, str]
 # larger ones a walk through one root (two searches), keeping the graph's cost linear.
 SHORTEST_CYCLE_LIMIT = 64
 SDK_ATTEMPTS = 3  # the AWS SDKs' standard retry mode: 3 attempts
+
+# What node_document writes, for tests/unit/test_field_paths.py to walk graph checks' fields
+# through (as a collector's DOCUMENT); the graph tests hold node_document to exactly these fields.
+_ARNS = shapes.ListOf(shapes.ANY)
+_EDGE = shapes.fields(
+    Peer=shapes.ANY,
+    PeerType=shapes.ANY,
+    Kind=shapes.ANY,
+    Mode=shapes.ANY,
+    Via=shapes.ANY,
+    Count=shapes.ANY,
+    SameWorkload=shapes.ANY,
+    PeerTimeout=shapes.ANY,
+)
+DOCUMENT = shapes.fields(
+    Graph=shapes.fields(
+        Arn=shapes.ANY,
+        Type=shapes.ANY,
+        Workload=shapes.ANY,
+        EntryPoint=shapes.ANY,
+        Timeout=shapes.ANY,
+        In=shapes.ListOf(shapes.fields(_EDGE, AtLeastOnce=shapes.ANY)),
+        Out=shapes.ListOf(_EDGE),
+        SyncChain=_ARNS,
+        ReachedAsync=shapes.ANY,
+        UncapturedAsyncPath=_ARNS,
+        Loop=_ARNS,
+        RetryAmplification=shapes.ANY,
+        RetryPath=_ARNS,
+        Writers=_ARNS,
+        WriterWorkloads=shapes.ListOf(shapes.ANY),
+        DirectEntryPoints=_ARNS,
+        IdempotencyTables=_ARNS,
+        BroadGrants=shapes.ListOf(shapes.ANY),
+    )
+)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from relaudit.inventory import listings
+from relaudit.inventory import listings, shapes
 from relaudit.inventory.base import CollectorContext, document
 
 if TYPE_CHECKING:
@@ -15,6 +15,21 @@ if TYPE_CHECKING:
 
 RESOURCE_TYPE = "AWS::ApiGateway::RestApi"
 IAM_ACTIONS = frozenset({"apigateway:GET"})
+_METHOD = "items[].resourceMethods.*"  # GetResources with embed=methods
+DOCUMENT = shapes.fields(
+    shapes.Api("apigateway", "GetRestApis", "items[]", ("id", "name")),
+    Methods=shapes.ListOf(
+        shapes.fields(
+            Path=shapes.Api("apigateway", "GetResources", "items[].path"),
+            HttpMethod=shapes.Api("apigateway", "GetResources", f"{_METHOD}.httpMethod"),
+            AuthorizationType=shapes.Api("apigateway", "GetResources", f"{_METHOD}.authorizationType"),
+            RequestValidatorId=shapes.Api("apigateway", "GetResources", f"{_METHOD}.requestValidatorId"),
+            RequestModels=shapes.Api("apigateway", "GetResources", f"{_METHOD}.requestModels"),
+            IntegrationType=shapes.Api("apigateway", "GetResources", f"{_METHOD}.methodIntegration.type"),
+            IntegrationUri=shapes.Api("apigateway", "GetResources", f"{_METHOD}.methodIntegration.uri"),
+        )
+    ),
+)
 
 
 def _methods(ctx: CollectorContext, api_id: str) -> list[dict[str, Any]]:

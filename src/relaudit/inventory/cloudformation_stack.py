@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from relaudit.inventory import shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
 
 if TYPE_CHECKING:
@@ -17,6 +18,26 @@ if TYPE_CHECKING:
 RESOURCE_TYPE = "AWS::CloudFormation::Stack"
 IAM_ACTIONS = frozenset({"cloudformation:DescribeStacks", "cloudformation:ListStackResources"})
 _GONE = ("DELETE_COMPLETE",)
+_SUMMARY = "StackResourceSummaries[]"
+DOCUMENT = shapes.fields(
+    StackName=shapes.Api("cloudformation", "DescribeStacks", "Stacks[].StackName"),
+    StackStatus=shapes.Api("cloudformation", "DescribeStacks", "Stacks[].StackStatus"),
+    RootId=shapes.Api("cloudformation", "DescribeStacks", "Stacks[].RootId"),
+    RootName=shapes.ANY,
+    Tags=shapes.Api("cloudformation", "DescribeStacks", "Stacks[].Tags"),
+    Resources=shapes.ListOf(
+        shapes.fields(
+            LogicalResourceId=shapes.Api("cloudformation", "ListStackResources", f"{_SUMMARY}.LogicalResourceId"),
+            ResourceType=shapes.Api("cloudformation", "ListStackResources", f"{_SUMMARY}.ResourceType"),
+            PhysicalResourceId=shapes.Api("cloudformation", "ListStackResources", f"{_SUMMARY}.PhysicalResourceId"),
+        )
+    ),
+)
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (
+    shapes.Api("cloudformation", "DescribeStacks", "Stacks[]", ("StackId", "StackName", "StackStatus", "RootId")),
+    shapes.Api("cloudformation", "ListStackResources", _SUMMARY, ("PhysicalResourceId", "ResourceStatus")),
+)
 
 
 def _resources(ctx: CollectorContext, stack_id: str) -> list[dict[str, Any]] | None:

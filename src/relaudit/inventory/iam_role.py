@@ -9,7 +9,7 @@ from urllib.parse import unquote
 
 from botocore.exceptions import ClientError
 
-from relaudit.inventory import listings
+from relaudit.inventory import listings, shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
 
 if TYPE_CHECKING:
@@ -29,6 +29,33 @@ IAM_ACTIONS = frozenset(
     }
 )
 _STATEMENT_KEYS = ("Effect", "Action", "NotAction", "Resource", "NotResource")
+_NAMES = shapes.ListOf(shapes.ANY)  # a policy's Action or Resource, always a list here
+DOCUMENT = shapes.fields(
+    RoleName=shapes.ANY,  # the last part of the function's Role ARN
+    Arn=shapes.Api("lambda", "ListFunctions", "Functions[].Role"),
+    InlinePolicyNames=shapes.Api("iam", "ListRolePolicies", "PolicyNames"),
+    AttachedPolicyArns=shapes.ListOf(shapes.Api("iam", "ListAttachedRolePolicies", "AttachedPolicies[].PolicyArn")),
+    # Parsed from GetRolePolicy's PolicyDocument and GetPolicyVersion's Document (see statements()).
+    Statements=shapes.ListOf(
+        shapes.fields(
+            Effect=shapes.ANY,
+            Action=_NAMES,
+            NotAction=_NAMES,
+            Resource=_NAMES,
+            NotResource=_NAMES,
+            HasCondition=shapes.ANY,
+        )
+    ),
+)
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (
+    shapes.Api("lambda", "ListFunctions", "Functions[]", ("Role",)),
+    shapes.Api("iam", "ListRolePolicies", "PolicyNames[]"),
+    shapes.Api("iam", "GetRolePolicy", "", ("PolicyDocument",)),
+    shapes.Api("iam", "ListAttachedRolePolicies", "AttachedPolicies[]", ("PolicyArn",)),
+    shapes.Api("iam", "GetPolicy", "", ("Policy.DefaultVersionId",)),
+    shapes.Api("iam", "GetPolicyVersion", "", ("PolicyVersion.Document",)),
+)
 
 
 def _listed(value: Any) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from relaudit.inventory import shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
 
 if TYPE_CHECKING:
@@ -15,6 +16,19 @@ if TYPE_CHECKING:
 # No CloudFormation type holds tags; this pseudo-type names the unit (and its coverage gaps).
 RESOURCE_TYPE = "AWS::ResourceGroupsTaggingAPI::TaggedResources"
 IAM_ACTIONS = frozenset({"tag:GetResources"})
+_MAPPINGS = "ResourceTagMappingList[]"
+DOCUMENT = shapes.fields(
+    Resources=shapes.ListOf(
+        shapes.fields(
+            ResourceARN=shapes.Api("resourcegroupstaggingapi", "GetResources", f"{_MAPPINGS}.ResourceARN"),
+            Tags=shapes.ANY,  # {key: value}, built from the mapping's Tags list
+        )
+    ),
+)
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (
+    shapes.Api("resourcegroupstaggingapi", "GetResources", _MAPPINGS, ("ResourceARN", "Tags[].Key", "Tags[].Value")),
+)
 
 
 def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from relaudit.inventory import shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
 
 if TYPE_CHECKING:
@@ -18,6 +19,19 @@ RESOURCE_TYPE = "AWS::S3::Bucket"
 IAM_ACTIONS = frozenset({"s3:ListAllMyBuckets", "s3:GetBucketNotification"})
 _GONE = ("NoSuchBucket",)
 _NOTIFICATION_KEYS = ("LambdaFunctionConfigurations", "QueueConfigurations", "TopicConfigurations")
+_NOTIFICATIONS = "GetBucketNotificationConfiguration"
+DOCUMENT = shapes.fields(
+    Name=shapes.Api("s3", "ListBuckets", "Buckets[].Name"),
+    NotificationConfiguration=shapes.fields(
+        **{key: shapes.Api("s3", _NOTIFICATIONS, key) for key in _NOTIFICATION_KEYS},
+        EventBridgeEnabled=shapes.ANY,  # whether EventBridgeConfiguration is present
+    ),
+)
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (
+    shapes.Api("s3", "ListBuckets", "Buckets[]", ("Name",)),
+    shapes.Api("s3", _NOTIFICATIONS, "", (*_NOTIFICATION_KEYS, "EventBridgeConfiguration")),
+)
 
 
 def _notifications(ctx: CollectorContext, name: str) -> dict[str, Any] | None:

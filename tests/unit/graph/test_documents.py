@@ -12,10 +12,10 @@ from relaudit.catalog.evaluate import PARAMS_KEY
 from relaudit.catalog.functions import OPTIONS
 from relaudit.catalog.loader import load_catalog
 from relaudit.graph.build import build
-from relaudit.graph.documents import Derived, documents, node_document
+from relaudit.graph.documents import DOCUMENT, Derived, documents, node_document
 from relaudit.graph.facts import Edge, Fact, Member, Node
 from relaudit.graph.workloads import assign
-from relaudit.inventory import COLLECTORS
+from relaudit.inventory import COLLECTORS, shapes
 from relaudit.models.check import Status
 
 ACCOUNT, REGION = "111122223333", "us-east-1"
@@ -42,6 +42,33 @@ def graph_of(*facts: Fact) -> Any:
 
 def doc(account: Any, arn: str) -> dict[str, Any]:
     return node_document(Derived(account), arn)["Graph"]
+
+
+def _declared(spec: Any) -> set[str]:
+    assert isinstance(spec, shapes.Fields)
+    return {*spec.members, *(name for base in spec.bases for name in _declared(base))}
+
+
+def test_a_node_document_holds_exactly_the_fields_documents_declares() -> None:
+    """DOCUMENT is what the field-path test walks graph checks through: a field written but not
+    declared, or declared but no longer written, fails here."""
+    account = graph_of(
+        n("api-a"),
+        n("fn-front", Timeout=10),
+        n("fn-back", Timeout=3),
+        Edge("api-a", "fn-front", "integration", "sync"),
+        Edge("fn-front", "fn-back", "invoke", "sync", via="permission"),
+    )
+    graph = DOCUMENT.members["Graph"]
+    assert isinstance(graph, shapes.Fields)
+    written = node_document(Derived(account), "fn-front")
+    assert set(written) == _declared(DOCUMENT)
+    assert set(written["Graph"]) == _declared(graph)
+    for direction in ("In", "Out"):
+        (edge,) = written["Graph"][direction]
+        declared = graph.members[direction]
+        assert isinstance(declared, shapes.ListOf)
+        assert set(edge) == _declared(declared.item), direction
 
 
 def test_sync_chain_is_counted_from_the_entry_point_at_its_head() -> None:
