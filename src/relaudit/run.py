@@ -27,6 +27,7 @@ from relaudit.models.coverage import CoverageGap
 from relaudit.models.finding import AuditResult, Finding, Summary
 from relaudit.org import account_gaps, error_code, member_factories, select_accounts
 from relaudit.plan import Plan, make_plan, select_checks
+from relaudit.policy.apply import BoundPolicy
 
 if TYPE_CHECKING:
     from relaudit.aws import ClientFactory
@@ -327,7 +328,8 @@ class Evaluation:
     resources and one of them. The other checks and resources are unaffected.
     """
 
-    def __init__(self, checks: Sequence[CompiledCheck]) -> None:
+    def __init__(self, checks: Sequence[CompiledCheck], policy: BoundPolicy | None = None) -> None:
+        self._policy = policy  # tiers and suppressions (relaudit.policy.apply)
         self._by_type: dict[str, list[CompiledCheck]] = defaultdict(list)
         for check in checks:
             self._by_type[check.definition.resource_type].append(check)
@@ -339,13 +341,20 @@ class Evaluation:
         """Evaluate every selected check of each document's type (the documents are not kept)."""
         for doc in documents:
             self.resources += 1
-            for check in self._by_type.get(doc.resource_type, ()):
+            checks = self._by_type.get(doc.resource_type, ())
+            view = self._policy.for_resource(doc) if self._policy is not None and checks else None
+            for check in checks:
+                judged = view.judged(check) if view is not None else check
                 try:
-                    status = status_of(check, doc.properties)
+                    # A check the resource's tier leaves out does not concern it: not evaluated.
+                    status = Status.NOT_APPLICABLE if judged is None else status_of(judged, doc.properties)
                 except EVALUATION_ERRORS as exc:
                     self._failures[(doc.account_id, doc.region, doc.resource_type, check.id)].append((doc.arn, exc))
                 else:
-                    self._records.append(record(check, status, doc.account_id, doc.region, doc.arn, doc.name))
+                    marks = view.marks(check.id, status) if view is not None else None
+                    self._records.append(
+                        record(judged or check, status, doc.account_id, doc.region, doc.arn, doc.name, marks)
+                    )
 
     def finish(self, gaps: list[CoverageGap]) -> FindingRecords:
         """The findings in report order; evaluation failures appended to ``gaps``."""
@@ -377,15 +386,18 @@ def summarize(
     """Count a run's outcome (over the plans of every account audited)."""
     plans = [plan] if isinstance(plan, Plan) else list(plan)
     if isinstance(findings, FindingRecords):  # counted without building each finding
-        outcomes: Iterable[tuple[Status, Severity]] = findings.outcomes()
+        outcomes: Iterable[tuple[Status, Severity, bool]] = findings.outcomes()
     else:
-        outcomes = ((f.status, f.severity) for f in findings)
+        outcomes = ((f.status, f.severity, f.suppression is not None) for f in findings)
     statuses: Counter[str] = Counter()
     failed: Counter[str] = Counter()
-    for status, severity in outcomes:
+    suppressed: Counter[str] = Counter()  # suppressed FAILED findings by severity (--fail-on ignores them)
+    for status, severity, is_suppressed in outcomes:
         statuses[status.value] += 1
         if status is Status.FAILED:
             failed[severity.value] += 1
+            if is_suppressed:
+                suppressed[severity.value] += 1
     return Summary(
         result="partial" if gaps else "complete",
         started_at=started.isoformat(timespec="seconds"),
@@ -398,6 +410,8 @@ def summarize(
         findings={status.value: statuses.get(status.value, 0) for status in Status},
         failed_by_severity=dict(sorted(failed.items())),
         coverage_gaps=len(gaps),
+        suppressed=sum(suppressed.values()),
+        suppressed_by_severity=dict(sorted(suppressed.items())),
     )
 
 
@@ -456,25 +470,27 @@ def run(
     tune_malloc()  # before the pool's threads make their arenas
     started = dt.datetime.now(dt.UTC)
     clock = time.monotonic()
+    policy = BoundPolicy(request.config, catalog.checks)  # before any AWS call: a bad file is refused first
     if request.multi_account:
         checks = select_checks(catalog, request.checks)
         accounts = select_accounts(request, factory)
         members = members or member_factories(request, factory)
         planners = {account: _member_planner(request, catalog, account, members.get(account)) for account in accounts}
-        evaluation = Evaluation(checks)
+        evaluation = Evaluation(checks, policy)
         targets, gaps = inventory_accounts(
             planners, request.max_workers, evaluation.add, progress, deadline, request.regions
         )
     else:
         plan = make_plan(request, catalog, factory)
         accounts, checks, targets = [plan.account_id], plan.checks, [Target(plan, factory)]
-        evaluation = Evaluation(checks)
+        evaluation = Evaluation(checks, policy)
         gaps = inventory(plan, factory, request.max_workers, evaluation.add, progress, deadline)
     plans = [target.plan for target in targets]
     findings = evaluation.finish(gaps)
     gaps.sort(key=lambda g: (g.account_id, g.region, g.resource_type))
     summary = summarize(plans, findings, gaps, evaluation.resources, started, time.monotonic() - clock)
     summary.accounts, summary.checks = list(accounts), len(checks)
+    summary.policy_notes = policy.notes
     summary.run_id = run_id or f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     # Not validated: built from validated parts, and validating would build every finding at once.
     result = AuditResult.model_construct(

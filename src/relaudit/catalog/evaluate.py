@@ -13,6 +13,7 @@ from relaudit.models.finding import Finding
 
 if TYPE_CHECKING:
     from relaudit.catalog.loader import CompiledCheck
+    from relaudit.models.finding import Suppression
     from relaudit.models.resource import ResourceDocument
 
 PARAMS_KEY = "_params"
@@ -51,8 +52,19 @@ def evaluate(check: CompiledCheck, resource: ResourceDocument) -> Finding:
     return build_finding(check, status, resource.account_id, resource.region, resource.arn, resource.name)
 
 
-def build_finding(check: CompiledCheck, status: Status, account_id: str, region: str, arn: str, name: str) -> Finding:
-    """The finding of ``check`` with ``status`` on one resource (its id and reason derive from these)."""
+def build_finding(
+    check: CompiledCheck,
+    status: Status,
+    account_id: str,
+    region: str,
+    arn: str,
+    name: str,
+    *,
+    suppression: Suppression | None = None,
+    tier: str | None = None,
+) -> Finding:
+    """The finding of ``check`` with ``status`` on one resource (its id and reason derive from these);
+    ``suppression`` and ``tier`` are what the policy (relaudit.policy) marked it with."""
     definition = check.definition
     reason = _REASONS[status].format(name=name, type=definition.resource_type, title=definition.title.rstrip("."))
     # Built without validation: every value comes from a validated check or document. One shared
@@ -74,4 +86,6 @@ def build_finding(check: CompiledCheck, status: Status, account_id: str, region:
         references=definition.references,
         remediation_text=definition.remediation.text,
         remediation_url=definition.remediation.url,
+        suppression=suppression,
+        tier=tier,
     )

@@ -17,21 +17,27 @@ from relaudit.catalog.evaluate import build_finding
 if TYPE_CHECKING:
     from relaudit.catalog.loader import CompiledCheck
     from relaudit.models.check import Severity, Status
-    from relaudit.models.finding import Finding
+    from relaudit.models.finding import Finding, Suppression
 
-# (account_id, region, check id, resource arn, resource name, status, check): the report order's key first.
-Record = tuple[str, str, str, str, str, "Status", "CompiledCheck"]
+# What the policy marks a finding with (relaudit.policy.apply.Marks): its suppression and its tier.
+Marks = tuple["Suppression | None", "str | None"]
+# (account_id, region, check id, resource arn, resource name, status, check, marks): the report order's key first.
+Record = tuple[str, str, str, str, str, "Status", "CompiledCheck", "Marks | None"]
 _REPORT_ORDER = itemgetter(0, 1, 2, 3)
 
 
-def record(check: CompiledCheck, status: Status, account_id: str, region: str, arn: str, name: str) -> Record:
+def record(
+    check: CompiledCheck, status: Status, account_id: str, region: str, arn: str, name: str, marks: Marks | None = None
+) -> Record:
     """The record of one finding."""
-    return (account_id, region, check.definition.id, arn, name, status, check)
+    return (account_id, region, check.definition.id, arn, name, status, check, marks)
 
 
 def _build(rec: Record) -> Finding:
-    account_id, region, _, arn, name, status, check = rec
-    return build_finding(check, status, account_id, region, arn, name)
+    account_id, region, _, arn, name, status, check, marks = rec
+    if marks is None:
+        return build_finding(check, status, account_id, region, arn, name)
+    return build_finding(check, status, account_id, region, arn, name, suppression=marks[0], tier=marks[1])
 
 
 class FindingRecords(Sequence["Finding"]):
@@ -59,6 +65,6 @@ class FindingRecords(Sequence["Finding"]):
     def __iter__(self) -> Iterator[Finding]:
         return map(_build, self._records)
 
-    def outcomes(self) -> Iterator[tuple[Status, Severity]]:
-        """Each finding's status and severity, without building the findings (for counting)."""
-        return ((rec[5], rec[6].definition.severity) for rec in self._records)
+    def outcomes(self) -> Iterator[tuple[Status, Severity, bool]]:
+        """Each finding's status, severity and whether it is suppressed, without building the findings."""
+        return ((rec[5], rec[6].definition.severity, bool(rec[7] and rec[7][0])) for rec in self._records)

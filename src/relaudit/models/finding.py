@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Literal
 
@@ -9,6 +10,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from relaudit.models.check import References, Severity, Status
 from relaudit.models.coverage import CoverageGap
+
+
+class Suppression(BaseModel):
+    """Why a finding is excepted, by whom (the policy file or the resource's tags) and until when."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reason: str
+    expires: dt.date | None = None
+    source: Literal["config", "tag"]
 
 
 class Finding(BaseModel):
@@ -31,6 +42,9 @@ class Finding(BaseModel):
     references: References
     remediation_text: str
     remediation_url: str
+    # Issue 18 (relaudit.policy): an exception keeps the status, and the tier the resource was judged under.
+    suppression: Suppression | None = None
+    tier: str | None = None
 
 
 class SinkReport(BaseModel):
@@ -67,6 +81,11 @@ class Summary(BaseModel):
     findings: dict[str, int] = Field(description="Counts by status")
     failed_by_severity: dict[str, int]
     coverage_gaps: int
+    # Issue 18 (relaudit.policy): suppressed findings, and the FAILED among them by severity (--fail-on
+    # ignores those); notes on suppressions that expired or were not honoured.
+    suppressed: int = 0
+    suppressed_by_severity: dict[str, int] = Field(default_factory=dict)
+    policy_notes: list[str] = Field(default_factory=list)
     undelivered_findings: int = 0
     run_id: str | None = None
     sinks: list[SinkReport] = Field(default_factory=list)

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from typing import TextIO
 
     from relaudit.catalog.loader import CompiledCheck
-    from relaudit.models.finding import AuditResult
+    from relaudit.models.finding import AuditResult, Finding
 
 _STATUS_ORDER = {Status.FAILED: 0, Status.PASSED: 1, Status.NOT_APPLICABLE: 2}
 
@@ -60,7 +60,9 @@ def write_result_json(result: AuditResult, out: TextIO) -> None:
 
 def result_table(result: AuditResult, show_not_applicable: bool = False) -> str:
     """Findings (failed first, then by severity), coverage gaps, and the summary."""
-    findings = [f for f in result.findings if show_not_applicable or f.status is not Status.NOT_APPLICABLE]
+    shown = [f for f in result.findings if show_not_applicable or f.status is not Status.NOT_APPLICABLE]
+    findings = [f for f in shown if f.suppression is None]
+    suppressed = [f for f in shown if f.suppression is not None]
     findings.sort(key=lambda f: (_STATUS_ORDER[f.status], -f.severity.rank, f.check_id, f.resource_arn))
     rows: list[tuple[str, ...]] = [
         (f.status.value, f.severity.value, f.check_id, f.region, f.resource_name) for f in findings
@@ -76,6 +78,8 @@ def result_table(result: AuditResult, show_not_applicable: bool = False) -> str:
         gap_rows = [(g.account_id, *row) for row, g in zip(gap_rows, result.coverage_gaps, strict=True)]
         gap_headers = ("ACCOUNT", *gap_headers)
     parts = [table(headers, rows)]
+    if suppressed:
+        parts.append(suppressed_table(suppressed, several_accounts=len(result.summary.accounts) > 1))
     if result.coverage_gaps:
         parts.append("Coverage gaps (not audited):\n" + table(gap_headers, gap_rows))
     s = result.summary
@@ -85,11 +89,30 @@ def result_table(result: AuditResult, show_not_applicable: bool = False) -> str:
         f"Result: {s.result} | {s.resources} resources, {s.checks} checks, "
         f"{len(s.regions)} regions{f', {len(s.accounts)} accounts' if len(s.accounts) > 1 else ''} "
         f"in {s.duration_seconds:.1f}s\n"
-        f"Findings: {counts}\nFailed by severity: {failed}\nCoverage gaps: {s.coverage_gaps}"
+        f"Findings: {counts}\nFailed by severity: {failed}\nSuppressed: {s.suppressed}\n"
+        f"Coverage gaps: {s.coverage_gaps}"
     )
+    if s.policy_notes:
+        parts.append("Policy notes:\n" + "\n".join(f"  {note}" for note in s.policy_notes))
     if s.sinks:
         parts.append(sinks_text(result))
     return "\n\n".join(parts)
+
+
+def suppressed_table(findings: Sequence[Finding], several_accounts: bool = False) -> str:
+    """Suppressed findings, apart from the others: what, by which source, until when, and why."""
+    ordered = sorted(findings, key=lambda f: (-f.severity.rank, f.check_id, f.resource_arn))
+    headers: tuple[str, ...] = ("STATUS", "SEVERITY", "CHECK", "REGION", "RESOURCE", "BY", "UNTIL", "REASON")
+    rows: list[tuple[str, ...]] = []
+    for f, rule in ((f, f.suppression) for f in ordered):
+        if rule is None:
+            continue
+        until = rule.expires.isoformat() if rule.expires else "-"
+        row = (f.status.value, f.severity.value, f.check_id, f.region, f.resource_name, rule.source, until, rule.reason)
+        rows.append((*row, f.account_id) if several_accounts else row)
+    if several_accounts:
+        headers = (*headers, "ACCOUNT")
+    return f"Suppressed ({len(rows)}):\n" + table(headers, rows)
 
 
 def sinks_text(result: AuditResult) -> str:
