@@ -58,6 +58,8 @@ class SinkReport(BaseModel):
     unchanged: int = Field(default=0, description="Security Hub: unchanged findings not re-sent (re-send policy)")
     not_applicable: int = Field(default=0, description="Security Hub: NOT_APPLICABLE findings, never sent")
     not_enabled: int = Field(default=0, description="Security Hub: findings in regions where it is not enabled")
+    workflow: int = Field(default=0, description="Security Hub: Workflow set SUPPRESSED, or back to NEW")
+    workflow_failed: int = Field(default=0, description="Security Hub: Workflow updates that still failed")
     history: int = Field(default=0, description="DynamoDB: status transitions recorded")
     superseded: int = Field(default=0, description="DynamoDB: a newer state was already stored")
     undelivered: int = Field(default=0, description="Findings that still failed after retries")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from relaudit.errors import RelauditError
+from relaudit.errors import BadRequestError
 from relaudit.models.check import Severity
 
 if TYPE_CHECKING:
@@ -27,14 +27,14 @@ REASON_MAX = 256
 TIER_NAME_RE = re.compile(r"^[A-Za-z0-9_.:/=+\-@]{1,64}\Z")
 
 
-class ConfigError(RelauditError):
-    """The policy file is invalid; ``field`` is the dotted path of the bad value (``suppressions[0].reason``)."""
+class ConfigError(BadRequestError):
+    """The policy file is invalid: ``source`` names the file (``--config relaudit.yaml``, an SSM
+    parameter), ``path`` the bad value in it (``suppressions[0].reason``)."""
 
-    def __init__(self, source: str, field: str, message: str) -> None:
-        super().__init__(f"{source}: {field}: {message}" if field else f"{source}: {message}")
+    def __init__(self, source: str, path: str, message: str) -> None:
+        super().__init__(source, f"{path}: {message}" if path else message)
         self.source = source
-        self.field = field
-        self.message = message
+        self.path = path
 
 
 def parse_date(value: Any) -> dt.date:

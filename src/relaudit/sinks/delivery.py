@@ -24,6 +24,7 @@ from relaudit.sinks.dynamodb import FindingsTable
 from relaudit.sinks.lifecycle import StoredFinding, Transition, acknowledged, plan_lifecycle
 from relaudit.sinks.retry import DeliveryOptions
 from relaudit.sinks.securityhub import ImportOutcome, import_findings
+from relaudit.sinks.workflow import WorkflowOutcome, plan_workflow, update_workflow
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -125,6 +126,21 @@ def _securityhub_report(
     )
 
 
+def _workflow(
+    transitions: list[Transition],
+    delivered: set[str],
+    clients: SinkClients,
+    options: DeliveryOptions,
+    executor: Executor | None,
+    report: SinkReport,
+) -> WorkflowOutcome:
+    """Suppressions (relaudit.policy) as Security Hub's Workflow: after the import, which creates the findings."""
+    workflow = update_workflow(plan_workflow(transitions, delivered), clients.accounts, options, executor)
+    report.workflow, report.workflow_failed = len(workflow.done), len(workflow.failed)
+    report.notes.extend(note for note in dict.fromkeys(workflow.notes) if note not in report.notes)
+    return workflow
+
+
 def _log_undelivered(undelivered: dict[str, set[str]], codes: dict[str, str]) -> None:
     for finding_id in sorted(undelivered)[:_LOGGED_IDS]:
         logger.warning(
@@ -198,12 +214,14 @@ def deliver(
 
     reports: list[SinkReport] = []
     outcome = ImportOutcome()
+    workflow = WorkflowOutcome()
     if securityhub:
         asffs = [t.asff for t in transitions if t.asff is not None]
         outcome = import_findings(asffs, clients.accounts, options, executor)
         state_lost = sum(1 for fid, lost_in in undelivered.items() if "securityhub" in lost_in)
         reports.append(_securityhub_report(transitions, outcome, result, state_lost))
-        for finding_id, code in outcome.failed.items():
+        workflow = _workflow(transitions, outcome.delivered, clients, options, executor, reports[-1])
+        for finding_id, code in {**workflow.failed, **outcome.failed}.items():
             lose(finding_id, "securityhub", code)
 
     acknowledged_at = iso(now)
@@ -213,6 +231,7 @@ def deliver(
             to_store.append(acknowledged(t, acknowledged_at))
         elif t.write:
             to_store.append(t.state)
+    to_store = workflow.stored(to_store)
     events = [t.event for t in transitions if t.event is not None]
     history = table.write_history(events)
     writes = table.put_findings(to_store, executor)

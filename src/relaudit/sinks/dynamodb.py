@@ -124,6 +124,7 @@ def current_item(state: StoredFinding, archived_ttl: dt.timedelta) -> dict[str, 
         "sh_hash": state.sh_hash,
         "sh_record_state": state.sh_record_state,
         "sh_synced_at": state.sh_synced_at,
+        "sh_workflow": state.sh_workflow,
     }
     if state.record_state == "ARCHIVED" and state.archived_at:
         item[table_schema.TTL_ATTRIBUTE] = _epoch(state.archived_at, archived_ttl)
@@ -137,7 +138,8 @@ def stored_finding(item: dict[str, Any]) -> StoredFinding:
         ValueError: The item is not a valid current-finding item.
     """
     try:
-        finding = Finding.model_validate({name: item[name] for name in _FINDING_FIELDS})
+        # Optional fields (suppression, tier) are absent from items written before them, or when None.
+        finding = Finding.model_validate({name: item[name] for name in _FINDING_FIELDS if name in item})
     except (KeyError, ValidationError) as exc:
         raise ValueError(f"not a finding item: {exc}") from exc
     return StoredFinding(
@@ -153,6 +155,7 @@ def stored_finding(item: dict[str, Any]) -> StoredFinding:
         sh_hash=item.get("sh_hash"),
         sh_record_state=item.get("sh_record_state"),
         sh_synced_at=item.get("sh_synced_at"),
+        sh_workflow=item.get("sh_workflow"),
     )
 
 
@@ -180,6 +183,9 @@ def history_item(event: HistoryEvent, history_ttl: dt.timedelta) -> dict[str, An
         "severity": f.severity.value,
         "resource_arn": f.resource_arn,
         "resource_name": f.resource_name,
+        # Who suppressed it (config or tag), why and until when; the tier it was judged under.
+        "suppression": f.suppression.model_dump(mode="json") if f.suppression else None,
+        "tier": f.tier,
         table_schema.TTL_ATTRIBUTE: _epoch(event.at, history_ttl),
     }
 
