@@ -119,7 +119,9 @@ def test_suppressions_mark_their_failures_and_security_hub_follows_them_both_way
     }
     expired = _finding(result, "sqs-queue-redrive-policy-configured", "emails")
     assert expired.status is Status.FAILED and expired.suppression is None
-    assert any("expired on 2020-01-31" in note and "emails are best effort" in note for note in result.summary.policy_notes)
+    assert any(
+        "expired on 2020-01-31" in note and "emails are best effort" in note for note in result.summary.policy_notes
+    )
     assert result.summary.suppressed == 2
     assert result.summary.suppressed_by_severity == {"HIGH": 2}
     assert sorted(f.id for f in result.findings if f.suppression) == sorted([by_config.id, by_tag.id])

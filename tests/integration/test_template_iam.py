@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from relaudit import idempotency
+from relaudit.permissions import audit_read_actions, sink_write_actions
 from relaudit.policy import source as policy_source
 from relaudit.sinks import securityhub, workflow
-from relaudit.permissions import audit_read_actions, sink_write_actions
 from tests.integration.template_support import Resolver, resources_of, translated
 
 ROLE = "AuditFunctionRole"

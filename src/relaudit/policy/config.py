@@ -147,6 +147,16 @@ class PolicyConfig(_Strict):
         return self
 
 
+class _PolicyLoader(yaml.SafeLoader):
+    """Safe YAML that leaves dates as text for the model to check (PyYAML raises on 2027-13-01)."""
+
+
+_PolicyLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def _location(loc: tuple[int | str, ...]) -> str:
     text = ""
     for part in loc:
@@ -164,7 +174,7 @@ def parse_config(text: str, source: str) -> PolicyConfig:
         ConfigError: Not YAML, not a mapping, or a field is invalid (the first error, its path named).
     """
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_PolicyLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
