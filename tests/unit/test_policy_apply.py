@@ -131,13 +131,15 @@ def test_only_failures_are_marked_and_the_file_comes_before_the_tags(catalog: di
     assert view.marks("queue-depth", Status.PASSED) is None
     assert view.marks("queue-depth", Status.NOT_APPLICABLE) is None
     marks = view.marks("queue-depth", Status.FAILED)
-    assert marks is not None and marks[0] is not None and (marks[0].source, marks[0].reason) == ("config", "from the file")
+    assert marks is not None and marks[0] is not None
+    assert (marks[0].source, marks[0].reason) == ("config", "from the file")
     tagged_only = policy.for_resource(doc("q", tags={**tags, "env": "prod"})).marks("queue-width", Status.FAILED)
     assert tagged_only is not None and tagged_only[0] is not None and tagged_only[0].source == "tag"
 
 
 def test_a_rule_with_resources_and_tags_needs_both(catalog: dict[str, CompiledCheck]) -> None:
-    policy = bound(catalog, "suppressions:\n  - {checks: [queue-depth], resources: ['*:q'], tags: {env: dev}, reason: r}\n")
+    rule = "{checks: [queue-depth], resources: ['*:q'], tags: {env: dev}, reason: r}"
+    policy = bound(catalog, f"suppressions:\n  - {rule}\n")
     assert policy.for_resource(doc("q", tags={"env": "dev"})).marks("queue-depth", Status.FAILED) is not None
     assert policy.for_resource(doc("q", tags={"env": "prod"})).marks("queue-depth", Status.FAILED) is None
     assert policy.for_resource(doc("other", tags={"env": "dev"})).marks("queue-depth", Status.FAILED) is None
