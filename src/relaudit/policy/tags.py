@@ -1,13 +1,13 @@
 """Resource tags as the documents carry them, and the suppression a resource's own tags ask for (pure).
 
 Tag shapes in today's documents (the collectors keep the API's response as it is):
-- a list of ``{"Key", "Value"}`` under ``TagList`` (RDS DescribeDBInstances, DescribeDBClusters;
-  Neptune) or ``Tags`` (EC2 DescribeVolumes, DescribeVpcs, DescribeVpcEndpoints; Auto Scaling
+- a list of ``{"Key", "Value"}`` under ``TagList`` (RDS DescribeDBInstances, DescribeDBClusters)
+  or ``Tags`` (EC2 DescribeVolumes, DescribeVpcs, DescribeVpcEndpoints; Auto Scaling
   DescribeAutoScalingGroups; EFS DescribeFileSystems; Redshift DescribeClusters);
-- a map under ``Tags`` (MSK ListClustersV2, API Gateway v2 GetStages) or ``tags`` (API Gateway
-  GetStages; ECS DescribeServices when asked for them).
-Types whose listing returns no tags (Lambda ListFunctions, SQS, DynamoDB DescribeTable, ELB, SNS,
-Step Functions, EventBridge, ...) have none here: config suppressions by ARN still apply to them.
+- a map under ``Tags`` (MSK ListClustersV2, API Gateway v2 GetStages) or ``tags`` (API Gateway GetStages).
+Types whose calls return no tags (Lambda ListFunctions, SQS, DynamoDB DescribeTable, ELB, SNS,
+Step Functions, EventBridge, Neptune's DescribeDBClusters, ECS DescribeServices without
+``include=TAGS``, ...) have none here: the file's suppressions by ARN still apply to them.
 """
 
 from __future__ import annotations
