@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import fnmatch
+import re
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
 from relaudit.models.check import Status
@@ -108,12 +109,35 @@ def _tier_variant(check: CompiledCheck, tier: Tier) -> CompiledCheck | None:
     return dataclasses.replace(check, definition=check.definition.model_copy(update=update))
 
 
-def _matches(rule: ConfigSuppression, check_id: str, arn: str, tags: Mapping[str, str]) -> bool:
-    if "*" not in rule.checks and check_id not in rule.checks:
-        return False
-    if rule.resources and not any(fnmatchcase(arn, pattern) for pattern in rule.resources):
-        return False
-    return all(key in tags and fnmatchcase(tags[key], value) for key, value in rule.tags.items())
+def _globs(patterns: Sequence[str]) -> re.Pattern[str] | None:
+    """One compiled regex matching any of the fnmatch ``patterns`` (case-sensitive), None for none."""
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns)) if patterns else None
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """A file suppression with its globs compiled once per run."""
+
+    suppression: Suppression
+    checks: frozenset[str] | None  # None: every check
+    resources: re.Pattern[str] | None
+    tags: tuple[tuple[str, re.Pattern[str]], ...]
+
+    @classmethod
+    def of(cls, rule: ConfigSuppression) -> _Rule:
+        return cls(
+            suppression=Suppression(reason=rule.reason, expires=rule.expires, source="config"),
+            checks=None if "*" in rule.checks else frozenset(rule.checks),
+            resources=_globs(rule.resources),
+            tags=tuple((key, re.compile(fnmatch.translate(value))) for key, value in rule.tags.items()),
+        )
+
+    def matches(self, check_id: str, arn: str, tags: Mapping[str, str]) -> bool:
+        if self.checks is not None and check_id not in self.checks:
+            return False
+        if self.resources is not None and not self.resources.match(arn):
+            return False
+        return all(key in tags and pattern.match(tags[key]) for key, pattern in self.tags)
 
 
 @dataclass(frozen=True)
@@ -122,7 +146,7 @@ class ResourcePolicy:
 
     tier: str | None
     _variants: Mapping[str, CompiledCheck | None]
-    _rules: Sequence[ConfigSuppression]
+    _rules: Sequence[_Rule]
     _tag_rule: TagSuppression | None
     _arn: str
     _tags: Mapping[str, str]
@@ -136,8 +160,8 @@ class ResourcePolicy:
         """The suppression and tier a finding of ``check_id`` with ``status`` carries (None: neither)."""
         if status is Status.FAILED:
             for rule in self._rules:
-                if _matches(rule, check_id, self._arn, self._tags):
-                    return (Suppression(reason=rule.reason, expires=rule.expires, source="config"), self.tier)
+                if rule.matches(check_id, self._arn, self._tags):
+                    return (rule.suppression, self.tier)
             if self._tag_rule is not None and self._tag_rule.covers(check_id):
                 rule_ = self._tag_rule
                 return (Suppression(reason=rule_.reason, expires=rule_.expires, source="tag"), self.tier)
@@ -164,17 +188,18 @@ class BoundPolicy:
         self.today = today or today_utc()
         self._known = frozenset(catalog)
         self._notes: dict[str, None] = {}
-        self._rules: list[ConfigSuppression] = []
+        self._rules: list[_Rule] = []
         for position, rule in enumerate(config.suppressions):
             if rule.expires is not None and rule.expires < self.today:
                 self.note(f"suppressions[{position}] ({rule.reason}) {_expired(rule.expires)}")
             else:
-                self._rules.append(rule)
+                self._rules.append(_Rule.of(rule))
         self._variants = {
             name: {check_id: _tier_variant(check, tier) for check_id, check in catalog.items()}
             for name, tier in config.policies.items()
         }
         self._tier_marks: dict[str, Marks] = {name: (None, name) for name in config.policies}
+        self._tier_globs = [(name, _globs(tier.resources)) for name, tier in config.policies.items()]
 
     @property
     def notes(self) -> list[str]:
@@ -194,8 +219,8 @@ class BoundPolicy:
             if tagged in self.config.policies:
                 return tagged
             self.note(f"{arn}: tag {self.config.tier_tag}={tagged!r:.60} names no tier of the policy file")
-        for name, tier in self.config.policies.items():
-            if any(fnmatchcase(arn, pattern) for pattern in tier.resources):
+        for name, globs in self._tier_globs:
+            if globs is not None and globs.match(arn):
                 return name
         return self.config.default_tier
 
