@@ -39,8 +39,17 @@ def _statements(role: str, security_hub: str = "true", config_parameter: str = "
     parameters = {"SecurityHub": security_hub, "ConfigParameter": config_parameter}
     resolver = Resolver(cfn, parameters, {"FindingsTable": "t"}, ATTRIBUTES)
     properties = resolver.resolve(cfn["Resources"][role]["Properties"])
+    attached = [  # AWS::IAM::Policy resources on this role, when their condition holds
+        {
+            "PolicyName": policy["Properties"]["PolicyName"],
+            "PolicyDocument": resolver.resolve(policy["Properties"]["PolicyDocument"]),
+        }
+        for policy in resources_of(cfn, "AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        and ("Condition" not in policy or resolver.condition(policy["Condition"]))
+    ]
     found: dict[str, dict[str, Any]] = {}
-    for policy in properties.get("Policies", []):
+    for policy in [*properties.get("Policies", []), *attached]:
         for index, statement in enumerate(policy["PolicyDocument"]["Statement"]):
             key = statement.get("Sid") or f"{policy['PolicyName']}[{index}]"
             actions = statement["Action"]

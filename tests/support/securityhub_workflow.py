@@ -65,7 +65,6 @@ def install(factory: ClientFactory, regions: Iterable[str], account: str = "1234
                 "ResponseMetadata": {"HTTPStatusCode": 200},
             }
 
-        factory.client("securityhub", region).meta.events.register_first(
-            "before-call.securityhub.BatchUpdateFindings", hook
-        )
+        # This specific event's handlers run before generic "before-call" ones: count calls from the list returned.
+        factory.client("securityhub", region).meta.events.register("before-call.securityhub.BatchUpdateFindings", hook)
     return seen
