@@ -87,6 +87,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return {"status": "error", "error": {"field": exc.field, "message": exc.message}}
     summary = result.summary
     metrics.add_metric(name="FailedFindings", unit=MetricUnit.Count, value=summary.findings["FAILED"])
+    metrics.add_metric(name="SuppressedFindings", unit=MetricUnit.Count, value=summary.suppressed)
     metrics.add_metric(name="CoverageGaps", unit=MetricUnit.Count, value=summary.coverage_gaps)
     metrics.add_metric(name="ResourcesAudited", unit=MetricUnit.Count, value=summary.resources)
     if summary.sinks:

@@ -135,6 +135,7 @@ def test_suppressions_mark_their_failures_and_security_hub_follows_them_both_way
     assert (hub.workflow, hub.workflow_failed) == (2, 0)
 
     table = FindingsTable(factory.client("dynamodb"), TABLE)
+    assert table.runs()[0]["suppressed"] == 2
     (new,) = table.finding_history(by_config.id)
     assert new["event"] == "NEW" and new["suppression"]["source"] == "config"
     assert new["suppression"]["reason"] == "reports-db is the analysts' dev copy"

@@ -32,7 +32,7 @@ def seeded(aws: None, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def test_the_handler_audits_under_the_parameters_policy(
-    seeded: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+    seeded: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     seeded.put_parameter(Name=PARAMETER, Type="String", Value=SUPPRESS_REPORTS + "    reason: dev database\n")
     monkeypatch.setenv(CONFIG_PARAMETER_ENV, PARAMETER)
@@ -40,6 +40,7 @@ def test_the_handler_audits_under_the_parameters_policy(
     assert response["status"] == "complete", response
     assert response["summary"]["suppressed"] == 1
     assert response["summary"]["suppressed_by_severity"] == {"HIGH": 1}
+    assert '"SuppressedFindings"' in capsys.readouterr().out, "an EMF metric"
 
 
 @pytest.mark.parametrize(

@@ -285,6 +285,7 @@ def run_record(result: AuditResult, summary: Summary, check_ids: list[str]) -> d
         "resources": summary.resources,
         "findings": summary.findings,
         "failed_by_severity": summary.failed_by_severity,
+        "suppressed": summary.suppressed,  # relaudit.policy
         "coverage_gaps": [gap.model_dump() for gap in result.coverage_gaps],
         "undelivered_findings": summary.undelivered_findings,
         "sinks": [report.model_dump() for report in summary.sinks],
