@@ -7,15 +7,48 @@ SAM_VENV := .venv-sam
 export MOTO_EC2_LOAD_DEFAULT_AMIS := false
 
 .PHONY: install dev demo test lint format typecheck test-unit test-integration test-acceptance \
-        validate build bench pr clean docs build-AuditFunction build-OrgFunction lambda-code
+        validate build bench pr clean docs build-AuditFunction build-OrgFunction lambda-code \
+        lock lock-check
 
 install dev: $(STAMP)
 
-$(STAMP): pyproject.toml
-	$(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+# Every package comes from a lock in requirements/ (hashes checked, nothing resolved at install time);
+# `make lock` writes them from pyproject.toml. The project itself is installed last, editable, built
+# with the locked setuptools.
+DEV_LOCK := requirements/dev.txt
+LAMBDA_LOCK := requirements/lambda.txt
+SAM_LOCK := requirements/sam.txt
+PIP_LOCKED := --quiet --disable-pip-version-check --require-hashes --no-deps --only-binary=:all:
+
+$(STAMP): pyproject.toml $(DEV_LOCK)
+	$(PY) -m venv --clear $(VENV)
+	$(BIN)/python -m pip install $(PIP_LOCKED) -r $(DEV_LOCK)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	touch $(STAMP)
+
+# Refresh the locks from pyproject.toml, keeping every pin that still fits (UPGRADE=1 takes the newest
+# releases instead). The Lambda lock is resolved for the function's runtime and architecture whatever
+# the host is, with the dev lock as constraints so that both hold the same versions.
+UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
+
+define compile_locks
+	$(UV_COMPILE) pyproject.toml requirements/tools.in --extra dev --extra demo --universal \
+	    --python-version 3.11 -o $(1)/dev.txt
+	$(UV_COMPILE) pyproject.toml --python-version $(LAMBDA_PYTHON) --python-platform aarch64-manylinux2014 \
+	    -c $(1)/dev.txt -o $(1)/lambda.txt
+	$(UV_COMPILE) requirements/sam.in requirements/tools.in --universal --python-version 3.11 -o $(1)/sam.txt
+endef
+
+lock: $(STAMP)
+	$(call compile_locks,requirements)
+
+# Fails when a lock is not what `make lock` would write from pyproject.toml today (asks the index).
+lock-check: $(STAMP)
+	rm -rf .lock-check && mkdir .lock-check && cp requirements/*.txt .lock-check/
+	$(call compile_locks,.lock-check)
+	for f in dev lambda sam; do diff -u requirements/$$f.txt .lock-check/$$f.txt || exit 1; done
+	rm -rf .lock-check
 
 demo: $(STAMP)
 	$(BIN)/python -m relaudit.demo
@@ -45,9 +78,9 @@ test: lint typecheck
 
 pr: test validate
 
-$(SAM_VENV)/bin/sam:
-	$(PY) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli
+$(SAM_VENV)/bin/sam: $(SAM_LOCK)
+	$(PY) -m venv --clear $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install $(PIP_LOCKED) -r $(SAM_LOCK)
 
 validate: $(SAM_VENV)/bin/sam
 	$(SAM_VENV)/bin/sam validate --lint
@@ -65,12 +98,8 @@ LAMBDA_PLATFORMS := --platform manylinux2014_aarch64 --platform manylinux_2_28_a
 
 build-AuditFunction:
 	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set: run this through sam build (make build)"; exit 2; }
-	$(PY) -c 'import sys, tomllib; print(*tomllib.load(open(sys.argv[1], "rb"))["project"]["dependencies"], sep="\n")' \
-	    "$(REPO)/pyproject.toml" > "$(ARTIFACTS_DIR)/.requirements.txt"
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile --upgrade --target "$(ARTIFACTS_DIR)" \
-	    --implementation cp --python-version $(LAMBDA_PYTHON) --only-binary=:all: $(LAMBDA_PLATFORMS) \
-	    -r "$(ARTIFACTS_DIR)/.requirements.txt"
-	rm -f "$(ARTIFACTS_DIR)/.requirements.txt"
+	$(PY) -m pip install $(PIP_LOCKED) --no-compile --upgrade --target "$(ARTIFACTS_DIR)" \
+	    --implementation cp --python-version $(LAMBDA_PYTHON) $(LAMBDA_PLATFORMS) -r "$(REPO)/$(LAMBDA_LOCK)"
 	$(MAKE) --no-print-directory -f "$(REPO)/Makefile" lambda-code
 
 # The organization function (template.yaml, OrgMode) ships the same artifact.
@@ -96,4 +125,4 @@ bench: $(STAMP)
 	$(BIN)/python -m tests.bench.run $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) .lock-check .aws-sam .pytest_cache .mypy_cache .ruff_cache

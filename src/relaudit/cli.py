@@ -1,14 +1,17 @@
-"""The `relaudit` command line: `relaudit audit` and `relaudit checks`."""
+"""The `relaudit` command line: `relaudit audit`, `relaudit graph`, `relaudit checks` and `relaudit report`."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from relaudit import __version__
@@ -20,10 +23,14 @@ from relaudit.models.check import Severity
 from relaudit.models.request import SECRET_FIELDS, AuditRequest
 from relaudit.policy.apply import validate_against_catalog
 from relaudit.policy.config import PolicyConfig, load_config
+from relaudit.report import html, ocsf, terminal
+from relaudit.report.progress import RunProgress, call_counts
+from relaudit.report.trend import DEFAULT_SINCE, Trend, load_trend, parse_since
 from relaudit.run import run
 from relaudit.sinks import local
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import TextIO
 
     from relaudit.models.finding import AuditResult
@@ -69,12 +76,15 @@ def build_parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="audit the account of the current AWS credentials (or others)")
     audit.add_argument("--regions", type=_csv, default=[], help="comma-separated (default: all enabled)")
     audit.add_argument("--checks", type=_csv, default=[], help="comma-separated check ids (default: all)")
-    audit.add_argument("--format", choices=("table", "json"), default="table")
+    audit.add_argument(
+        "--format", choices=("table", "json", "html", "ocsf"), default="table", help="table (default), json, html, ocsf"
+    )
     audit.add_argument("--output", type=Path, help="write the report to this file instead of stdout")
     audit.add_argument("--fail-on", type=_severity, help="exit 1 if a FAILED finding is at or above this")
     audit.add_argument("--checks-dir", type=Path, action="append", default=[], help="extra check files")
     audit.add_argument("--config", type=Path, help="policy file: suppressions with a reason and expiry, tiers")
     audit.add_argument("--max-workers", type=int, default=16, help="concurrent API units (default 16)")
+    audit.add_argument("--show-passed", action="store_true", help="table: list PASSED findings too")
     audit.add_argument("--show-not-applicable", action="store_true", help="table: list N/A findings")
     audit.add_argument(
         "--sink",
@@ -98,10 +108,30 @@ def build_parser() -> argparse.ArgumentParser:
     org.add_argument("--include-accounts", type=_csv, default=[], metavar="A,B", help="only these accounts")
     org.add_argument("--exclude-accounts", type=_csv, default=[], metavar="A,B", help="never these accounts")
 
+    graph = commands.add_parser("graph", help="print the workload graph: resources, how they interact, workloads")
+    graph.add_argument("--regions", type=_csv, default=[], help="comma-separated (default: all enabled)")
+    graph.add_argument("--workload-tag", metavar="KEY", help="a tag key whose value names a resource's workload")
+    graph.add_argument("--format", choices=("json", "dot", "mermaid"), default="json")
+    graph.add_argument("--output", type=Path, help="write the graph to this file instead of stdout")
+    graph.add_argument("--max-workers", type=int, default=16, help="concurrent API units (default 16)")
+    graph.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
+
     checks = commands.add_parser("checks", help="list the checks")
     checks.add_argument("--format", choices=("table", "json"), default="table")
     checks.add_argument("--checks-dir", type=Path, action="append", default=[], help="extra check files")
+
+    report = commands.add_parser("report", help="the trend of the runs recorded in a findings table")
+    report.add_argument("--table", required=True, type=_table_name, help="the DynamoDB findings table")
+    report.add_argument("--since", default=DEFAULT_SINCE, help=f"how far back: 30d, 12h, 2w (default {DEFAULT_SINCE})")
+    report.add_argument("--format", choices=("table", "json", "html"), default="table")
+    report.add_argument("--output", type=Path, help="write the report to this file instead of stdout")
     return parser
+
+
+def _table_name(value: str) -> str:
+    if not re.fullmatch(r"[a-zA-Z0-9_.-]{3,255}", value):
+        raise argparse.ArgumentTypeError(f"invalid table name {value!r:.60} (3-255 of a-z, A-Z, 0-9, _ . -)")
+    return value
 
 
 def _load(extra: list[Path]) -> Catalog:
@@ -109,13 +139,6 @@ def _load(extra: list[Path]) -> Catalog:
     for problem in catalog.problems:
         print(f"relaudit: warning: skipped check: {problem}", file=sys.stderr)
     return catalog
-
-
-def _progress(done: int, total: int, unit: str) -> None:
-    sys.stderr.write(f"\r\x1b[K[{done}/{total}] {unit}")
-    if done == total:
-        sys.stderr.write("\r\x1b[K")
-    sys.stderr.flush()
 
 
 def exit_code(result: AuditResult, fail_on: Severity | None) -> int:
@@ -183,27 +206,106 @@ def _audit(args: argparse.Namespace) -> int:
 
         if ensure_table(factory.client("dynamodb"), request.table):
             print(f"relaudit: created table {request.table} in {factory.home_region}", file=sys.stderr)
-    progress = _progress if sys.stderr.isatty() else None
-    result = run(request, catalog, factory, progress)
-    if args.output:
-        try:
-            with args.output.open("w", encoding="utf-8") as out:
-                _report(result, args, out)
-        except OSError as exc:
-            raise RelauditError(f"--output: cannot write '{args.output}': {exc.strerror or exc}") from exc
-        print(f"relaudit: wrote {args.output}", file=sys.stderr)
-    else:
-        _report(result, args, sys.stdout)
+    with RunProgress(lambda: call_counts(factory.limiter)) as progress:
+        result = run(request, catalog, factory, progress if progress.enabled else None)
+    trend = _audit_trend(factory, request.table) if args.format == "html" and request.table else None
+    _emit(args.output, lambda out: _report(result, args, out, trend))
     return exit_code(result, args.fail_on)
 
 
-def _report(result: AuditResult, args: argparse.Namespace, out: TextIO) -> None:
-    """JSON is streamed finding by finding: at 10,000 resources the whole text is tens of MB."""
+def _emit(path: Path | None, write: Callable[[TextIO], object]) -> None:
+    """Write a report to ``path`` (saying so on stderr), or to stdout."""
+    if not path:
+        write(sys.stdout)
+        return
+    try:
+        with path.open("w", encoding="utf-8") as out:
+            write(out)
+    except OSError as exc:
+        raise RelauditError(f"--output: cannot write '{path}': {exc.strerror or exc}") from exc
+    print(f"relaudit: wrote {path}", file=sys.stderr)
+
+
+def _report(result: AuditResult, args: argparse.Namespace, out: TextIO, trend: Trend | None = None) -> None:
+    """JSON and OCSF are streamed finding by finding: at 10,000 resources the whole text is tens of MB."""
     if args.format == "json":
         local.write_result_json(result, out)
+    elif args.format == "ocsf":
+        ocsf.write_events(result, out)
+    elif args.format == "html":
+        out.write(html.render(result, trend))
     else:
-        out.write(local.result_table(result, args.show_not_applicable))
+        terminal.render(result, out, show_passed=args.show_passed, show_not_applicable=args.show_not_applicable)
+        return
     out.write("\n")
+
+
+def _graph(args: argparse.Namespace) -> int:
+    from relaudit.graph.collect import collect_graph  # networkx only for this command
+    from relaudit.graph.export import FORMATS
+
+    if args.workload_tag is not None and not args.workload_tag.strip():
+        raise BadRequestError("--workload-tag", "expected a tag key, got an empty string")
+    try:
+        request = AuditRequest(regions=args.regions, max_workers=args.max_workers)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise BadRequestError("--" + str(first["loc"][0]).replace("_", "-"), first["msg"]) from None
+    _check_output(args.output)
+    factory = ClientFactory(config=client_config(max_workers=request.max_workers))
+    result = collect_graph(request, _load([]), factory, args.workload_tag)
+    text = FORMATS[args.format](result.graphs) + "\n"
+    for gap in result.coverage_gaps:
+        print(
+            f"relaudit: warning: not read: {gap.account_id}/{gap.region}/{gap.resource_type}: {gap.error_code}",
+            file=sys.stderr,
+        )
+    if args.output:
+        try:
+            args.output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise RelauditError(f"--output: cannot write '{args.output}': {exc.strerror or exc}") from exc
+    else:
+        sys.stdout.write(text)
+    return EXIT_PARTIAL if result.coverage_gaps else EXIT_OK
+
+
+def _read_trend(factory: ClientFactory, table: str, since: str) -> Trend:
+    try:
+        return load_trend(factory.client("dynamodb"), table, parse_since(since))
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code") or "ClientError")
+        if code == "ResourceNotFoundException":
+            raise BadRequestError("--table", f"table '{table}' does not exist in {factory.home_region}") from None
+        raise RelauditError(f"cannot read table {table}: {code}") from exc
+    except BotoCoreError as exc:
+        raise RelauditError(f"cannot read table {table}: {exc}") from exc
+
+
+def _audit_trend(factory: ClientFactory, table: str) -> Trend | None:
+    """The HTML report's trend section; a table that cannot be read leaves it out, with a warning."""
+    try:
+        return _read_trend(factory, table, DEFAULT_SINCE)
+    except RelauditError as exc:
+        print(f"relaudit: warning: the report has no trend: {exc}", file=sys.stderr)
+        return None
+
+
+def _trend_report(args: argparse.Namespace) -> int:
+    try:
+        parse_since(args.since)
+    except ValueError as exc:
+        raise BadRequestError("--since", str(exc)) from None
+    _check_output(args.output)
+    factory = ClientFactory(config=client_config(max_workers=4))
+    trend = _read_trend(factory, args.table, args.since)
+    if args.format == "json":
+        _emit(args.output, lambda out: out.write(json.dumps(trend.as_json(), indent=2) + "\n"))
+    elif args.format == "html":
+        _emit(args.output, lambda out: out.write(html.render(trend=trend) + "\n"))
+    else:
+        _emit(args.output, lambda out: terminal.render_trend(trend, out))
+    return EXIT_OK
 
 
 def _checks(args: argparse.Namespace) -> int:
@@ -221,7 +323,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
-        return _audit(args) if args.command == "audit" else _checks(args)
+        commands = {"audit": _audit, "graph": _graph, "checks": _checks, "report": _trend_report}
+        return commands[args.command](args)
     except BadRequestError as exc:
         flag = exc.field if exc.field.startswith("-") else "--" + exc.field.replace("_", "-")
         print(f"relaudit: error: {flag}: {exc.message}", file=sys.stderr)

@@ -17,6 +17,7 @@ from relaudit.events import request_from_event
 from relaudit.idempotency import idempotent_schedule
 from relaudit.inventory import COLLECTORS
 from relaudit.policy.source import deployed_config
+from relaudit.report.publish import publish_reports
 from relaudit.run import run
 
 if TYPE_CHECKING:
@@ -93,4 +94,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if summary.sinks:
         metrics.add_metric(name="UndeliveredFindings", unit=MetricUnit.Count, value=summary.undelivered_findings)
     logger.info("audit finished", extra={"summary": summary.model_dump(mode="json")})
-    return {"status": summary.result, "summary": summary.model_dump(mode="json")}
+    response: dict[str, Any] = {"status": summary.result, "summary": summary.model_dump(mode="json")}
+    # Report bucket (template.yaml ReportBucket): HTML and OCSF reports; a failed write makes the response partial.
+    reports = publish_reports(result, _factory(request.max_workers), request.table)
+    if reports:
+        response["reports"] = reports
+        if "error" in reports:
+            response["status"] = "partial"
+            metrics.add_metric(name="ReportsNotWritten", unit=MetricUnit.Count, value=1)
+    return response

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from relaudit.errors import BadRequestError, RelauditError
+from relaudit.graph import facts as graph_facts
 from relaudit.inventory import COLLECTORS
 from relaudit.service_models import endpoint_regions
 
@@ -33,16 +34,26 @@ class Plan:
     checks: tuple[CompiledCheck, ...]
 
     @property
+    def reads_graph(self) -> bool:
+        """Whether a selected check reads the workload graph (only then is it collected)."""
+        return any(check.definition.graph for check in self.checks)
+
+    @property
     def resource_types(self) -> tuple[str, ...]:
-        """The resource types the selected checks read, in a stable order."""
-        return tuple(sorted({check.definition.resource_type for check in self.checks}))
+        """The resource types the selected checks read (the graph's too, for a graph check), in a stable order."""
+        types = {check.definition.resource_type for check in self.checks}
+        if self.reads_graph:
+            types |= set(graph_facts.SOURCE_TYPES)
+        return tuple(sorted(types))
 
     def needs(self, resource_type: str) -> frozenset[str]:
-        """The document fields the selected checks of ``resource_type`` read."""
+        """The document fields the selected checks of ``resource_type`` read (and the graph's facts)."""
         fields: set[str] = set()
         for check in self.checks:
             if check.definition.resource_type == resource_type:
                 fields |= check.fields()
+        if self.reads_graph:
+            fields |= graph_facts.FIELDS.get(resource_type, frozenset())
         return frozenset(fields)
 
 

@@ -64,7 +64,10 @@ SERVICE_BUCKETS: dict[str, Bucket] = {
     "service-quotas": Bucket("service-quotas", Rate(5, 5)),
     "account": Bucket("account", Rate(5, 5)),
     "resource-explorer-2": Bucket("resource-explorer-2", Rate(3, 3)),
+    "iam": Bucket("iam", Rate(20, 20, "est")),  # no published rate; IAM throttles per account
 }
+# Global services: one bucket per account whichever region a client is bound to.
+GLOBAL_SERVICES = frozenset({"iam"})
 
 # Operations with a bucket of their own; listed buckets are all charged (API Gateway's
 # GetResources draws on its own 5-per-2-seconds quota and on the service-wide 10/s).
@@ -250,7 +253,7 @@ class RateLimiter:
         """
         meta = client.meta
         service: str = meta.service_model.service_name
-        region: str = meta.region_name or ""
+        region: str = "global" if service in GLOBAL_SERVICES else meta.region_name or ""
 
         def wait(request: Any, event_name: str = "", **_: Any) -> None:
             operation = event_name.rsplit(".", 1)[-1]

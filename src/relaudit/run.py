@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from relaudit.allocator import tune_malloc
-from relaudit.catalog.evaluate import EVALUATION_ERRORS, status_of
+from relaudit.catalog.evaluate import EVALUATION_ERRORS, NOTHING_UNAVAILABLE, judge
 from relaudit.catalog.findings import FindingRecords, Record, record
 from relaudit.errors import BadRequestError, RelauditError
+from relaudit.graph import evaluate as graph_evaluate
+from relaudit.graph.facts import FactSink
 from relaudit.inventory import load_collector, start_order
 from relaudit.inventory.base import CollectorContext, IncompleteUnitError, SharedLookups
 from relaudit.models.check import Severity, Status
@@ -35,13 +37,15 @@ if TYPE_CHECKING:
     from relaudit.models.request import AuditRequest
     from relaudit.models.resource import ResourceDocument
     from relaudit.org import MemberFactories
+    from relaudit.policy.apply import ResourcePolicy
     from relaudit.sinks.delivery import SinkClients
     from relaudit.sinks.retry import DeliveryOptions
 
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]
-Consumer = Callable[[list["ResourceDocument"]], None]
+# A finished unit's documents, and the fields a failed join left unread there (field -> why).
+Consumer = Callable[[list["ResourceDocument"], Mapping[str, str]], None]
 DEADLINE_EXCEEDED = "DeadlineExceeded"
 ENRICHMENT_THREADS_PER_WORKER = 4
 
@@ -282,13 +286,22 @@ def _planned(account: str, future: Future[Any], gap_regions: Sequence[str], gaps
 
 
 def _collected(unit: Unit, future: Future[Any], consume: Consumer, gaps: list[CoverageGap]) -> None:
-    """Hand a finished unit's documents on, or record its gap."""
+    """Hand a finished unit's documents on, or record its gap (a failed join: one gap naming its fields)."""
     try:
         documents = future.result()
     except IncompleteUnitError as exc:
         logger.warning("unit incomplete", extra={"unit": str(unit), "field": exc.field_name})
-        consume(exc.documents)
-        gaps.append(_gap(unit, exc.cause).model_copy(update={"message": str(exc)[:1000]}))
+        unavailable: dict[str, str] = {}
+        for join in exc.joins:
+            gap = _gap(unit, join.error).model_copy(
+                update={
+                    "message": f"collected without {', '.join(sorted(join.fields))}: {join.error}"[:1000],
+                    "fields": tuple(sorted(join.fields)),
+                }
+            )
+            gaps.append(gap)
+            unavailable.update(dict.fromkeys(join.fields, f"{gap.error_code}: {str(join.error)[:300]}"))
+        consume(exc.documents, unavailable)
     except (ClientError, BotoCoreError, DeadlineExceededError) as exc:
         logger.warning("unit failed", extra={"unit": str(unit), "error": _error_code(exc)})
         gaps.append(_gap(unit, exc))
@@ -296,7 +309,7 @@ def _collected(unit: Unit, future: Future[Any], consume: Consumer, gaps: list[Co
         logger.exception("collector error", extra={"unit": str(unit)})
         gaps.append(_gap(unit, exc))
     else:
-        consume(documents)
+        consume(documents, NOTHING_UNAVAILABLE)
 
 
 def _abandon(future: Future[Any]) -> DeadlineExceededError:
@@ -331,33 +344,95 @@ class Evaluation:
     def __init__(self, checks: Sequence[CompiledCheck], policy: BoundPolicy | None = None) -> None:
         self._policy = policy  # tiers and suppressions (relaudit.policy.apply)
         self._by_type: dict[str, list[CompiledCheck]] = defaultdict(list)
+        self._fields = {check.id: check.fields() for check in checks}
+        self._details: dict[str, str] = {}
+        self._graph_checks = [check for check in checks if check.definition.graph]
+        self._graph_types = frozenset(check.definition.resource_type for check in self._graph_checks)
+        # The policy of each resource a graph check judges (by ARN), kept until the graphs are evaluated.
+        self._graph_policies: dict[str, ResourcePolicy] = {}
         for check in checks:
-            self._by_type[check.definition.resource_type].append(check)
+            if not check.definition.graph:
+                self._by_type[check.definition.resource_type].append(check)
+        # Graph checks: each document's compact graph facts, kept per account until finish().
+        self._facts = FactSink() if self._graph_checks else None
         self._records: list[Record] = []
         self.resources = 0
         self._failures: dict[tuple[str, str, str, str], list[tuple[str, Exception]]] = defaultdict(list)
 
-    def add(self, documents: Iterable[ResourceDocument]) -> None:
-        """Evaluate every selected check of each document's type (the documents are not kept)."""
+    def add(self, documents: Iterable[ResourceDocument], unavailable: Mapping[str, str] = NOTHING_UNAVAILABLE) -> None:
+        """Evaluate every selected check of each document's type (the documents are not kept).
+
+        A check reading a field in ``unavailable`` (a join that failed for the whole unit) or in a
+        document's ``_unavailable`` gives UNKNOWN there, with a reason naming the field and why.
+        """
         for doc in documents:
             self.resources += 1
+            if self._facts is not None:
+                self._facts.add((doc,))
             checks = self._by_type.get(doc.resource_type, ())
-            view = self._policy.for_resource(doc) if self._policy is not None and checks else None
+            view = self._view(doc, checks)
             for check in checks:
                 judged = view.judged(check) if view is not None else check
                 try:
                     # A check the resource's tier leaves out does not concern it: not evaluated.
-                    status = Status.NOT_APPLICABLE if judged is None else status_of(judged, doc.properties)
+                    status, detail = (
+                        (Status.NOT_APPLICABLE, None)
+                        if judged is None
+                        else judge(judged, doc.properties, unavailable, self._fields[check.id])
+                    )
                 except EVALUATION_ERRORS as exc:
                     self._failures[(doc.account_id, doc.region, doc.resource_type, check.id)].append((doc.arn, exc))
                 else:
+                    if detail is not None:
+                        detail = self._details.setdefault(detail, detail)  # one copy per scope, not per finding
+                    # Only a FAILED finding is suppressed (an UNKNOWN one was not judged: nothing to except).
                     marks = view.marks(check.id, status) if view is not None else None
                     self._records.append(
-                        record(judged or check, status, doc.account_id, doc.region, doc.arn, doc.name, marks)
+                        record(judged or check, status, doc.account_id, doc.region, doc.arn, doc.name, detail, marks)
                     )
+
+    def _view(self, doc: ResourceDocument, checks: Sequence[CompiledCheck]) -> ResourcePolicy | None:
+        """What the policy says for ``doc`` (None without a policy, or when no check judges it)."""
+        graph = doc.resource_type in self._graph_types
+        if self._policy is None or not (checks or graph):
+            return None
+        view = self._policy.for_resource(doc)
+        if graph:
+            self._graph_policies[doc.arn] = view  # read again when the graph checks are evaluated
+        return view
+
+    def _evaluate_graphs(self, gaps: list[CoverageGap]) -> None:
+        """Each account's graph checks, once all its scopes are read; an account whose graph
+        misses a source gets a GraphIncomplete gap instead (no graph finding at all)."""
+        if self._facts is None:
+            return
+        incomplete = graph_evaluate.incomplete_accounts(gaps)
+        for account_id, facts in sorted(self._facts.by_account.items()):
+            if account_id in incomplete:
+                message = f"graph checks not evaluated: the graph misses {incomplete[account_id]}"
+                gaps.append(
+                    CoverageGap(
+                        account_id=account_id,
+                        region="*",
+                        resource_type="*",
+                        error_code=graph_evaluate.GRAPH_INCOMPLETE,
+                        message=message[:1000],
+                    )
+                )
+                continue
+            account, _ = graph_evaluate.account_graph(facts)
+            records, failures = graph_evaluate.evaluate_account(account, self._graph_checks, self._graph_policies.get)
+            self._records.extend(records)
+            for check_id, failed in failures.items():
+                for arn, error in failed:
+                    node = account.node(arn)
+                    self._failures[(account_id, node.region, node.type, check_id)].append((arn, error))
+        self._facts = None
+        self._graph_policies = {}
 
     def finish(self, gaps: list[CoverageGap]) -> FindingRecords:
         """The findings in report order; evaluation failures appended to ``gaps``."""
+        self._evaluate_graphs(gaps)
         for (account_id, region, resource_type, check_id), failed in sorted(self._failures.items()):
             arn, error = failed[0]
             logger.warning("check not evaluated", extra={"check": check_id, "resources": len(failed), "example": arn})
@@ -399,7 +474,7 @@ def summarize(
             if is_suppressed:
                 suppressed[severity.value] += 1
     return Summary(
-        result="partial" if gaps else "complete",
+        result="partial" if gaps or statuses[Status.UNKNOWN.value] else "complete",
         started_at=started.isoformat(timespec="seconds"),
         finished_at=(started + dt.timedelta(seconds=elapsed)).isoformat(timespec="seconds"),
         duration_seconds=round(elapsed, 3),
@@ -418,18 +493,32 @@ def summarize(
 def completed_scope(plan: Plan | Sequence[Plan], gaps: list[CoverageGap]) -> frozenset[tuple[str, str, str]]:
     """The (account, region, check id) units this run fully read: plan regions x checks, minus gaps.
 
-    A check's unit is incomplete when its resource type has a coverage gap in that region; the
-    lifecycle archives nothing outside the completed units.
+    A check is incomplete in a region when its resource type's unit failed there (a gap without
+    fields), or when a join failed there that fills a field the check reads (a gap with fields):
+    the other checks of that type are complete. The lifecycle archives nothing outside the
+    completed units.
     """
-    missing = {(gap.account_id, gap.region, gap.resource_type) for gap in gaps}
+    failed_units: set[tuple[str, str, str]] = set()
+    lost_fields: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+    for gap in gaps:
+        key = (gap.account_id, gap.region, gap.resource_type)
+        if gap.fields:
+            lost_fields[key].update(gap.fields)
+        else:
+            failed_units.add(key)
+    graph_incomplete = set(graph_evaluate.incomplete_accounts(gaps))  # a graph check reads every region
     plans = [plan] if isinstance(plan, Plan) else list(plan)
-    return frozenset(
-        (p.account_id, region, check.definition.id)
-        for p in plans
-        for region in p.regions
-        for check in p.checks
-        if (p.account_id, region, check.definition.resource_type) not in missing
-    )
+    complete: set[tuple[str, str, str]] = set()
+    for p in plans:
+        for check in p.checks:
+            if check.definition.graph and p.account_id in graph_incomplete:
+                continue
+            fields = check.fields()
+            for region in p.regions:
+                key = (p.account_id, region, check.definition.resource_type)
+                if key not in failed_units and not fields & lost_fields.get(key, set()):
+                    complete.add((p.account_id, region, check.definition.id))
+    return frozenset(complete)
 
 
 def run(

@@ -60,8 +60,15 @@ def compact(model: dict[str, Any]) -> dict[str, Any]:
     Operations stay dicts: every client builds an OperationModel of each (for its methods' lazy
     docstrings), so text would be decoded into a copy per client and operation.
     """
-    slim = {key: _undocumented(value) for key, value in model.items() if key not in ("shapes", *_DROPPED_KEYS)}
+    slim = {
+        # botocore reads each client context parameter's documentation (S3's, when a client is made).
+        key: value if key == "clientContextParams" else _undocumented(value)
+        for key, value in model.items()
+        if key not in ("shapes", *_DROPPED_KEYS)
+    }
     slim["shapes"] = JsonTextMap(model.get("shapes", {}))
+    if "clientContextParams" in model:  # botocore reads each one's documentation (S3's, for one)
+        slim["clientContextParams"] = model["clientContextParams"]
     return slim
 
 

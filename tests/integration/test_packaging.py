@@ -1,4 +1,5 @@
-"""The Lambda artifact: checks/ ships inside the package where the loader looks, and wheels are aarch64."""
+"""The Lambda artifact: checks/ ships inside the package where the loader looks; the wheels are the
+Lambda lock's, for aarch64 and the function's Python."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from packaging.utils import canonicalize_name
 
 from tests.conftest import ROOT
 from tests.integration.template_support import sam_template
+from tests.support.locks import LAMBDA_ENVIRONMENT, pinned
 
-BUILT = ROOT / ".aws-sam" / "build" / "AuditFunction"
 ELF_MACHINE_AARCH64 = 183
 
 PROBE = """
@@ -53,19 +55,51 @@ def test_artifact_code_loads_every_check_from_inside_the_package(tmp_path: Path)
     assert not list(artifact.rglob("__pycache__"))
 
 
-@pytest.mark.skipif(not BUILT.is_dir(), reason="no `make build` output (.aws-sam/build) to inspect")
-def test_built_artifact_matches_the_functions_architecture_and_runtime() -> None:
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`make build-AuditFunction` as `sam build` runs it: the locked aarch64 wheels plus code and checks."""
+    if shutil.which("make") is None:
+        pytest.skip("needs make")
+    built = tmp_path_factory.mktemp("artifact")
+    subprocess.run(
+        [
+            "make",
+            "-s",
+            "-f",
+            str(ROOT / "Makefile"),
+            "build-AuditFunction",
+            f"ARTIFACTS_DIR={built}",
+            f"PY={sys.executable}",
+        ],
+        check=True,
+        cwd=built,
+        capture_output=True,
+        timeout=600,
+    )
+    return built
+
+
+def test_built_artifact_holds_the_lambda_locks_versions(artifact: Path) -> None:
+    installed = {}
+    for dist_info in artifact.glob("*.dist-info"):
+        fields = dict(line.split(": ", 1) for line in (dist_info / "METADATA").read_text().splitlines() if ": " in line)
+        installed[canonicalize_name(fields["Name"])] = fields["Version"]
+    assert installed == pinned("lambda", LAMBDA_ENVIRONMENT)
+
+
+def test_built_artifact_matches_the_functions_architecture_and_runtime(artifact: Path) -> None:
     function = sam_template()["Globals"]["Function"]
     assert function["Architectures"] == ["arm64"]
+    assert function["Runtime"] == "python" + LAMBDA_ENVIRONMENT["python_version"], "the Lambda lock's Python"
     python_tag = "cpython-" + function["Runtime"].removeprefix("python").replace(".", "")
-    shared = list(BUILT.rglob("*.so"))
+    shared = list(artifact.rglob("*.so"))
     assert any(p.name.startswith("_pydantic_core") for p in shared), "pydantic-core is compiled: it must be there"
     for library in shared:
         header = library.read_bytes()[:20]
         assert header[:4] == b"\x7fELF", library
         machine = int.from_bytes(header[18:20], "little")
-        assert machine == ELF_MACHINE_AARCH64, f"{library.relative_to(BUILT)} is not aarch64: run make build"
+        assert machine == ELF_MACHINE_AARCH64, f"{library.relative_to(artifact)} is not aarch64"
         if ".cpython-" in library.name:
-            assert python_tag in library.name, f"{library.name} is not for {function['Runtime']}: run make build"
-    packaged = BUILT / "relaudit" / "checks"
+            assert python_tag in library.name, f"{library.name} is not for {function['Runtime']}"
+    packaged = artifact / "relaudit" / "checks"
     assert sorted(packaged.glob("*.yaml")), "checks/ must ship inside the package"

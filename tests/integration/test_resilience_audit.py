@@ -490,15 +490,16 @@ def test_each_defect_found_and_nothing_else(seeded: Seeded, factory: Any) -> Non
 
 
 def test_aws_backup_unreadable_costs_only_the_backup_checks(seeded: Seeded, factory: Any) -> None:
-    """On plain moto ListProtectedResources answers 404: five units are reported as gaps, the
-    backup checks are out of scope, and every other verdict is the same as with AWS Backup readable."""
+    """On plain moto ListProtectedResources answers 404: five units report a gap naming AwsBackup,
+    the backup checks are UNKNOWN (not out of scope), and every other verdict is the same as with
+    AWS Backup readable."""
     result, found = audit(factory, seeded)
 
     assert result.summary.result == "partial"
     assert sorted(g.resource_type for g in result.coverage_gaps) == sorted(BACKED_UP_TYPES)
-    assert all("AwsBackup" in g.message for g in result.coverage_gaps)
+    assert all(g.fields == ("AwsBackup",) for g in result.coverage_gaps)
     backup_checks = {key: status for key, status in found.items() if key[1].endswith("-aws-backup-recent")}
-    assert set(backup_checks.values()) == {"NOT_APPLICABLE"}
+    assert set(backup_checks.values()) == {"UNKNOWN"}
     for (name, check), status in found.items():
         if name in EXPECTED and not check.endswith("-aws-backup-recent"):
             assert status == EXPECTED[name].get(check, "PASSED"), (name, check)

@@ -121,3 +121,11 @@ def test_endpoint_regions_are_botocores_available_regions() -> None:
         expected = {r for p in partitions for r in plain.get_available_regions(service, partition_name=p)}
         assert service_models.endpoint_regions(compact, prefix, partitions) == expected
         assert "eu-west-1" in expected
+
+
+def test_a_service_with_client_context_parameters_makes_clients(aws: None) -> None:
+    # S3 declares clientContextParams, whose documentation botocore reads when it makes a client.
+    factory = ClientFactory(boto3.session.Session())
+    s3 = factory.client("s3", "us-east-1")
+    s3.create_bucket(Bucket="context-params")
+    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["context-params"]

@@ -178,3 +178,47 @@ def test_a_finding_of_an_incomplete_unit_keeps_its_history() -> None:
     stored = settle(run_once([finding], [], T0), T0)
     (t,) = run_once([finding], stored, T0 + DAY, scope=frozenset())
     assert t.event is None and t.unchanged and t.state.first_seen == iso(T0)
+
+
+@pytest.mark.parametrize("verdict", [Status.FAILED, Status.PASSED, Status.NOT_APPLICABLE])
+def test_unknown_never_overwrites_a_stored_verdict_and_only_adds_history(verdict: Status) -> None:
+    judged = make_finding(status=verdict)
+    stored = settle(run_once([judged], [], T0), T0)
+    unknown = make_finding(status=Status.UNKNOWN)
+    (t,) = run_once([unknown], stored, T0 + DAY)
+    assert t.state == stored[0], "verdict, record state, Security Hub state: all as stored"
+    assert not t.write and t.asff is None and not t.unchanged
+    assert t.event is not None and (t.event.event, t.event.status, t.event.previous_status) == (
+        "UNKNOWN",
+        Status.UNKNOWN,
+        verdict,
+    )
+    assert t.event.record_state == stored[0].record_state and t.event.finding.reason == unknown.reason
+
+
+def test_unknown_neither_archives_nor_is_archived_while_its_resource_is_there() -> None:
+    judged = make_finding()
+    stored = settle(run_once([judged], [], T0), T0)
+    (t,) = run_once([make_finding(status=Status.UNKNOWN)], stored, T0 + DAY, scope=scope_of(judged))
+    assert t.state.record_state == "ACTIVE" and (t.event is None or t.event.event != "ARCHIVED")
+
+
+def test_a_new_unknown_is_stored_but_never_sent() -> None:
+    unknown = make_finding(status=Status.UNKNOWN)
+    (t,) = run_once([unknown], [], T0)
+    assert t.asff is None and t.write and t.state.finding.status is Status.UNKNOWN
+    assert t.event is not None and t.event.event == "NEW"
+    judged = make_finding(status=Status.FAILED)
+    (later,) = run_once([judged], settle([t], T0), T0 + DAY)
+    assert later.asff is not None and later.asff["Compliance"]["Status"] == "FAILED"
+    assert later.event is not None and (later.event.event, later.event.previous_status) == (
+        "STATUS_CHANGED",
+        Status.UNKNOWN,
+    )
+
+
+def test_unknown_is_never_mapped_to_asff() -> None:
+    from relaudit.sinks.asff import to_asff
+
+    with pytest.raises(ValueError, match="UNKNOWN"):
+        to_asff(make_finding(status=Status.UNKNOWN), created_at=iso(T0), updated_at=iso(T0))

@@ -51,6 +51,7 @@ def test_check_has_pass_fail_and_metadata(check: CompiledCheck) -> None:
     if check.applies is not None:
         assert Status.NOT_APPLICABLE in expects, "a check with applies_when needs a NOT_APPLICABLE example"
     assert check.definition.risk, "severity needs its reason in 'risk'"
+    assert check.definition.references.docs, "cite the AWS documentation page the rule comes from"
 
 
 def test_every_collector_is_used_by_a_check() -> None:

@@ -72,3 +72,36 @@ def test_finding_carries_identity_and_a_sentence(tmp_path: Path) -> None:
     assert finding.severity.value == "HIGH"
     assert finding.reason.startswith("orders (AWS::SQS::Queue) does not meet")
     assert finding.reason.endswith(".")
+
+
+def test_a_missing_input_makes_exactly_the_checks_reading_it_unknown(tmp_path: Path) -> None:
+    from relaudit.catalog.evaluate import judge
+
+    check = compile_check(tmp_path, "length(Zones) >= _params.min_azs", applies="Kind == 'a'")
+    document = {"Kind": "a", "Zones": ["x", "y"]}
+    assert judge(check, document, {"Other": "denied"}) == (Status.PASSED, None)
+    status, detail = judge(check, document, {"Zones": "AccessDeniedException: no"})
+    assert status is Status.UNKNOWN and detail == "Zones could not be read (AccessDeniedException: no)"
+    status, _ = judge(check, {"Kind": "b"}, {"Kind": "denied"})
+    assert status is Status.UNKNOWN, "not NOT_APPLICABLE: the input deciding applicability is missing"
+
+
+def test_a_resources_own_unavailable_inputs_make_its_finding_unknown(tmp_path: Path) -> None:
+    check = compile_check(tmp_path, "Definition.Catches == `true`")
+    own = {"_unavailable": {"Definition": "KmsAccessDeniedException on DescribeStateMachine"}}
+    resource = ResourceDocument(
+        account_id="123456789012",
+        region="us-east-1",
+        resource_type="AWS::SQS::Queue",
+        arn="arn:aws:sqs:us-east-1:123456789012:q",
+        name="q",
+        properties=own,
+    )
+    finding = evaluate(check, resource)
+    assert finding.status is Status.UNKNOWN
+    assert finding.reason == (
+        "q (AWS::SQS::Queue) could not be judged: Thing has enough zones: "
+        "Definition could not be read (KmsAccessDeniedException on DescribeStateMachine)."
+    )
+    other = resource.model_copy(update={"properties": {**own, "Definition": {"Catches": True}, "_unavailable": {}}})
+    assert evaluate(check, other).status is Status.PASSED

@@ -37,15 +37,16 @@ def test_on_demand_events() -> None:
     ("event", "field", "fragment"),
     [
         ({"regions": ["us-east-1", "nowhere"]}, "regions", "'nowhere' is not a region"),
-        ({"regions": "us-east-1"}, "regions", "valid list"),
+        ({"regions": "us-east-1"}, "regions", "(got 'us-east-1')"),
         ({"checks": ["Bad_Id"]}, "checks", "not a check id"),
         ({"region": ["us-east-1"]}, "region", "unknown field"),
         ({"sinks": ["email"]}, "sinks.0", "'securityhub' or 'dynamodb'"),
-        ({"max_workers": 0}, "max_workers", "greater than or equal to 1"),
-        ({"regions": ["us-east-1"] * 65}, "regions", "at most 64"),
+        ({"max_workers": 0}, "max_workers", "(got 0)"),
+        ({"regions": ["us-east-1"] * 65}, "regions", "(got ['us-east-1', "),
     ],
 )
 def test_bad_event_names_field(event: dict[str, object], field: str, fragment: str) -> None:
+    """The field and the bad value, in relaudit's words (pydantic's own wording is not asserted)."""
     with pytest.raises(BadRequestError) as caught:
         request_from_event(event, {})
     assert caught.value.field == field

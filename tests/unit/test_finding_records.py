@@ -91,7 +91,7 @@ def test_summary_counts_from_records_match_counts_from_findings(tmp_path: Path) 
     from_records = summarize([], records, [], 3, started, 1.0)
     from_list = summarize([], list(records), [], 3, started, 1.0)
     assert from_records == from_list
-    assert from_records.findings == {"PASSED": 2, "FAILED": 2, "NOT_APPLICABLE": 2}
+    assert from_records.findings == {"PASSED": 2, "FAILED": 2, "NOT_APPLICABLE": 2, "UNKNOWN": 0}
     assert from_records.failed_by_severity == {"HIGH": 1, "LOW": 1}
 
 

@@ -38,27 +38,31 @@ def test_good_file_loads(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("mutate", "field", "reason"),
     [
-        (lambda t: t.replace("severity: MEDIUM", "severity: SEVERE"), "severity", "Input should be"),
-        (lambda t: t + "colour: red\n", "colour", "Extra inputs are not permitted"),
+        (lambda t: t.replace("severity: MEDIUM", "severity: SEVERE"), "severity", None),
+        (lambda t: t + "colour: red\n", "colour", None),
         (lambda t: t.replace('"RedrivePolicy != null"', '"RedrivePolicy !=="'), "passes_when", "invalid JMESPath"),
-        (lambda t: t.replace("REL05-BP04", "REL5"), "best_practice", "should match pattern"),
+        (lambda t: t.replace("REL05-BP04", "REL5"), "best_practice", None),
         (lambda t: t.replace("AWS::SQS::Queue", "AWS::Nope::Thing"), "resource_type", "no collector"),
         (lambda t: t.replace("id: my-check", "id: other-check"), "id", "must equal the file name"),
         (lambda t: t.replace("title: Queue", "title: Ensure queue"), "title", "instead of starting with 'Ensure'"),
         (lambda t: t.replace("expect: FAILED", "expect: PASSED"), "examples", "expect: FAILED"),
-        (lambda t: t.replace("https://example.com/x", "http://x"), "remediation.url", "should match pattern"),
-        (lambda t: "id: [unclosed\n", "<yaml>", "expected"),
+        (lambda t: t.replace("https://example.com/x", "http://x"), "remediation.url", None),
+        (lambda t: "id: [unclosed\n", "<yaml>", None),
         (lambda t: "- just\n- a list\n", "<document>", "mapping"),
     ],
 )
-def test_error_names_file_field_and_reason(tmp_path: Path, mutate, field: str, reason: str) -> None:  # type: ignore[no-untyped-def]
+def test_error_names_file_field_and_reason(tmp_path: Path, mutate, field: str, reason: str | None) -> None:  # type: ignore[no-untyped-def]
+    """The file and the field always; the reason where the words are relaudit's (pydantic's and PyYAML's
+    wording is theirs to change)."""
     path = write(tmp_path, "my-check", mutate(GOOD.format(id="my-check")))
     with pytest.raises(CheckFileError) as caught:
         load_check(path, COLLECTORS)
     error = caught.value
     assert error.path == str(path)
     assert error.field == field
-    assert reason in error.reason
+    assert error.reason
+    if reason is not None:
+        assert reason in error.reason
     assert str(error).startswith(f"{path}: field '{field}':")
 
 

@@ -1,14 +1,17 @@
-"""Suppressed findings in the outputs: listed apart in the table, carried in the JSON, and ignored by --fail-on."""
+"""Suppressed findings in the outputs: listed apart in the terminal report, carried in the JSON, and
+ignored by --fail-on."""
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 
 from relaudit.cli import EXIT_FAILED, EXIT_OK, exit_code
 from relaudit.models.check import Severity
 from relaudit.models.finding import AuditResult, Summary, Suppression
-from relaudit.sinks.local import result_json, result_table
+from relaudit.report import terminal
+from relaudit.sinks.local import result_json
 from tests.integration.sinks.helpers import make_finding
 
 HELD = Suppression(reason="the analysts' dev copy", expires=dt.date(2027, 1, 31), source="config")
@@ -36,15 +39,16 @@ def result(suppressed: int, failed: int = 2, notes: list[str] | None = None) -> 
     return AuditResult(summary=summary, findings=findings, coverage_gaps=[])
 
 
-def test_the_table_lists_suppressed_findings_apart_with_source_expiry_and_reason() -> None:
-    text = result(1, notes=["suppressions[1] (old) expired on 2020-01-31: it no longer applies"])
-    main, rest = result_table(text).split("Suppressed (1):\n", 1)
+def test_the_terminal_lists_suppressed_findings_apart_with_source_expiry_and_reason() -> None:
+    out = io.StringIO()
+    terminal.render(result(1, notes=["suppressions[1] (old) expired on 2020-01-31: it no longer applies"]), out)
+    main, rest = out.getvalue().split("Suppressed (1):\n", 1)
     assert " q1" in main and " q0" not in main
-    suppressed_rows, summary = rest.split("\n\n", 1)
+    suppressed_rows, after = rest.split("\n\n", 1)
     (row,) = [line for line in suppressed_rows.splitlines() if " q0 " in line]
     assert row.split()[-6:] == ["config", "2027-01-31", "the", "analysts'", "dev", "copy"]
-    assert "Suppressed: 1" in summary
-    assert "Policy notes:\n  suppressions[1] (old) expired on 2020-01-31" in summary
+    assert "Suppressed: 1" in after
+    assert "Policy notes:\n  suppressions[1] (old) expired on 2020-01-31" in after
 
 
 def test_the_json_carries_the_suppression_and_the_summary_counts_it() -> None:

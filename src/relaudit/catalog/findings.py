@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from operator import itemgetter
 from typing import TYPE_CHECKING, overload
 
-from relaudit.catalog.evaluate import build_finding
+from relaudit.catalog.evaluate import GraphDetail, build_finding
 
 if TYPE_CHECKING:
     from relaudit.catalog.loader import CompiledCheck
@@ -21,23 +21,33 @@ if TYPE_CHECKING:
 
 # What the policy marks a finding with (relaudit.policy.apply.Marks): its suppression and its tier.
 Marks = tuple["Suppression | None", "str | None"]
-# (account_id, region, check id, resource arn, resource name, status, check, marks): the report order's key first.
-Record = tuple[str, str, str, str, str, "Status", "CompiledCheck", "Marks | None"]
+# (account_id, region, check id, resource arn, resource name, status, check, detail, marks): the
+# report order's key first. The detail is None but for UNKNOWN (what it lacked, shared by a scope's
+# findings) and graph findings (their path and what the graph showed); the marks are None without a
+# policy, or for a finding it neither suppresses nor tiers.
+Record = tuple[str, str, str, str, str, "Status", "CompiledCheck", str | GraphDetail | None, "Marks | None"]
 _REPORT_ORDER = itemgetter(0, 1, 2, 3)
 
 
 def record(
-    check: CompiledCheck, status: Status, account_id: str, region: str, arn: str, name: str, marks: Marks | None = None
+    check: CompiledCheck,
+    status: Status,
+    account_id: str,
+    region: str,
+    arn: str,
+    name: str,
+    detail: str | GraphDetail | None = None,
+    marks: Marks | None = None,
 ) -> Record:
     """The record of one finding."""
-    return (account_id, region, check.definition.id, arn, name, status, check, marks)
+    return (account_id, region, check.definition.id, arn, name, status, check, detail, marks)
 
 
 def _build(rec: Record) -> Finding:
-    account_id, region, _, arn, name, status, check, marks = rec
+    account_id, region, _, arn, name, status, check, detail, marks = rec
     if marks is None:
-        return build_finding(check, status, account_id, region, arn, name)
-    return build_finding(check, status, account_id, region, arn, name, suppression=marks[0], tier=marks[1])
+        return build_finding(check, status, account_id, region, arn, name, detail)
+    return build_finding(check, status, account_id, region, arn, name, detail, suppression=marks[0], tier=marks[1])
 
 
 class FindingRecords(Sequence["Finding"]):
@@ -67,4 +77,4 @@ class FindingRecords(Sequence["Finding"]):
 
     def outcomes(self) -> Iterator[tuple[Status, Severity, bool]]:
         """Each finding's status, severity and whether it is suppressed, without building the findings."""
-        return ((rec[5], rec[6].definition.severity, bool(rec[7] and rec[7][0])) for rec in self._records)
+        return ((rec[5], rec[6].definition.severity, bool(rec[8] and rec[8][0])) for rec in self._records)

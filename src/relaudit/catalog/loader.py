@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from relaudit.catalog.evaluate import EVALUATION_ERRORS, status_of
 from relaudit.catalog.functions import OPTIONS
 from relaudit.errors import CheckFileError, RelauditError
+from relaudit.graph.facts import SOURCE_TYPES as GRAPH_SOURCE_TYPES
 from relaudit.models.check import CheckDefinition
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ class CompiledCheck:
     applies: ParsedResult | None
     passes: ParsedResult
     path: str
+    finding_path: ParsedResult | None = None  # graph checks: the failing finding's path
 
     @property
     def id(self) -> str:
@@ -46,7 +48,7 @@ class CompiledCheck:
         (a nested name counts too) only costs a call, never a wrong finding.
         """
         names: set[str] = set()
-        stack = [expr.parsed for expr in (self.applies, self.passes) if expr is not None]
+        stack = [expr.parsed for expr in (self.applies, self.passes, self.finding_path) if expr is not None]
         while stack:
             node = stack.pop()
             if node.get("type") == "field":
@@ -63,8 +65,11 @@ class Catalog:
     problems: list[CheckFileError] = field(default_factory=list)
 
     def resource_types(self) -> set[str]:
-        """The resource types these checks read."""
-        return {check.definition.resource_type for check in self.checks.values()}
+        """The resource types these checks read (a graph check reads every type the graph is built from)."""
+        types = {check.definition.resource_type for check in self.checks.values()}
+        if any(check.definition.graph for check in self.checks.values()):
+            types |= set(GRAPH_SOURCE_TYPES)
+        return types
 
 
 def builtin_checks_dir() -> Path:
@@ -159,6 +164,9 @@ def load_check(path: Path, known_types: Iterable[str] | None = None) -> Compiled
     except (OSError, UnicodeDecodeError) as exc:
         raise CheckFileError(shown, "<file>", f"cannot read: {exc}") from exc
     except yaml.YAMLError as exc:
+        # Recent PyYAML (6.0.4 here) refuses deep flow nesting itself, before Python's recursion limit.
+        if "nesting depth" in str(getattr(exc, "problem", "")):
+            raise CheckFileError(shown, "<yaml>", "nested too deeply") from exc
         raise CheckFileError(shown, "<yaml>", str(exc).replace("\n", " ")) from exc
     except RecursionError as exc:
         raise CheckFileError(shown, "<yaml>", "nested too deeply") from exc
@@ -179,7 +187,8 @@ def load_check(path: Path, known_types: Iterable[str] | None = None) -> Compiled
         raise CheckFileError(shown, "resource_type", f"no collector for '{definition.resource_type}'")
     applies = _compile(shown, "applies_when", definition.applies_when) if definition.applies_when else None
     passes = _compile(shown, "passes_when", definition.passes_when)
-    return CompiledCheck(definition=definition, applies=applies, passes=passes, path=shown)
+    finding_path = _compile(shown, "path", definition.path) if definition.path else None
+    return CompiledCheck(definition=definition, applies=applies, passes=passes, path=shown, finding_path=finding_path)
 
 
 def check_examples(check: CompiledCheck) -> None:

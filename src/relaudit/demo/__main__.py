@@ -41,12 +41,15 @@ def embedded_account(wrap: Callable[[Any], Any] | None = None) -> Iterator[str]:
     Args:
         wrap: An outer WSGI middleware factory (tests put fault injection there); None for none.
     """
+    from moto.moto_api._internal.models import moto_api_backend
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
     from relaudit.demo.moto_gaps import MotoGapsMiddleware
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    # moto's backends are the process's: a new account starts empty, whatever an earlier one held.
+    moto_api_backend.reset()
     app = MotoGapsMiddleware(DomainDispatcherApplication(create_backend_app))
     server = make_server("127.0.0.1", 0, wrap(app) if wrap else app, threaded=True, request_handler=MotoRequestHandler)
     thread = threading.Thread(target=server.serve_forever, name="embedded-aws", daemon=True)

@@ -182,17 +182,21 @@ class _Seeder:
             "Code": code,
             "Timeout": 30,
         }
-        # name: (subnets or None, on-failure destination?, reserved concurrency or None)
+        # name: (subnets or None, on-failure destination?, reserved concurrency or None, async invoker)
         plan = {
-            "checkout": (subnets[:2], True, 50),
-            "thumbnailer": (subnets[:1], False, None),
-            "notifier": (None, True, None),
+            "checkout": (subnets[:2], True, 50, "events.amazonaws.com"),
+            "thumbnailer": (subnets[:1], False, None, "s3.amazonaws.com"),
+            "notifier": (None, True, None, "sns.amazonaws.com"),
         }
-        for name, (vpc_subnets, destination, reserved) in plan.items():
+        for name, (vpc_subnets, destination, reserved, invoker) in plan.items():
             extra: dict[str, Any] = {}
             if vpc_subnets:
                 extra["VpcConfig"] = {"SubnetIds": vpc_subnets, "SecurityGroupIds": [group]}
             lam.create_function(FunctionName=name, **common, **extra)
+            # The async checks judge only functions something invokes asynchronously.
+            lam.add_permission(
+                FunctionName=name, StatementId="async", Action="lambda:InvokeFunction", Principal=invoker
+            )
             if destination:
                 lam.put_function_event_invoke_config(
                     FunctionName=name,
@@ -209,7 +213,12 @@ class _Seeder:
                 name,
                 "NOT_APPLICABLE" if not vpc_subnets else ("PASSED" if len(vpc_subnets) > 1 else "FAILED"),
             )
-            self.plant("lambda-function-async-failure-captured", name, "PASSED" if destination else "FAILED")
+            for check in (
+                "lambda-function-async-failure-captured",
+                "lambda-function-async-retry-attempts-set",
+                "lambda-function-async-event-age-bounded",
+            ):
+                self.plant(check, name, "PASSED" if destination else "FAILED")
             self.plant(
                 "lambda-function-reserved-concurrency-set",
                 name,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from relaudit.inventory import shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
 
 if TYPE_CHECKING:
@@ -13,6 +14,7 @@ if TYPE_CHECKING:
 
 RESOURCE_TYPE = "AWS::AmazonMQ::Broker"
 IAM_ACTIONS = frozenset({"mq:ListBrokers"})
+DOCUMENT = shapes.fields(shapes.Api("mq", "ListBrokers", "BrokerSummaries[]", ("BrokerArn", "BrokerName")))
 
 
 def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from relaudit.inventory import listings
+from relaudit.inventory import apigateway_throttle, listings, shapes
 from relaudit.inventory.base import CollectorContext, document
 
 if TYPE_CHECKING:
@@ -15,13 +15,32 @@ if TYPE_CHECKING:
 
 RESOURCE_TYPE = "AWS::ApiGateway::Account"
 IAM_ACTIONS = frozenset({"apigateway:GET"})
+DOCUMENT = shapes.fields(
+    throttleSettings=shapes.Api("apigateway", "GetAccount", "throttleSettings"),
+    AccountRateLimit=shapes.ANY,
+    AccountBurstLimit=shapes.ANY,
+    Stages=shapes.ListOf(
+        shapes.fields(Api=shapes.ANY, Stage=shapes.ANY, ProtocolType=shapes.ANY, RateLimit=shapes.ANY)
+    ),
+    StageCount=shapes.ANY,
+    ThrottledStageCount=shapes.ANY,
+    StageRateLimitSum=shapes.ANY,
+    StageRateLimitPercent=shapes.ANY,
+)
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (
+    shapes.Api("apigateway", "GetAccount", "", ("throttleSettings.rateLimit", "throttleSettings.burstLimit")),
+    shapes.Api("apigateway", "GetStages", "item[]", ("stageName", "methodSettings.*.throttlingRateLimit")),
+    shapes.Api("apigatewayv2", "GetStages", "Items[]", ("StageName", "DefaultRouteSettings.ThrottlingRateLimit")),
+    shapes.Api("apigatewayv2", "GetApis", "Items[]", ("ApiId", "Name", "ProtocolType")),
+)
 
 
 def _positive(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and value > 0 else None
 
 
-def _rest_stages(ctx: CollectorContext) -> Iterator[dict[str, Any]]:
+def _rest_stages(ctx: CollectorContext, account: dict[str, Any]) -> Iterator[dict[str, Any]]:
     apis = listings.rest_apis(ctx)
     for api, stages in zip(apis, ctx.map(lambda api: listings.rest_stages(ctx, api["id"]), apis), strict=True):
         for stage in stages:
@@ -30,7 +49,7 @@ def _rest_stages(ctx: CollectorContext) -> Iterator[dict[str, Any]]:
                 "Api": api.get("name") or api["id"],
                 "Stage": stage["stageName"],
                 "ProtocolType": "REST",
-                "RateLimit": _positive(default.get("throttlingRateLimit")),
+                "RateLimit": apigateway_throttle.own_rate(default, account),
             }
 
 
@@ -50,13 +69,13 @@ def _v2_stages(ctx: CollectorContext) -> Iterator[dict[str, Any]]:
 def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     """Yield one document: GetAccount's ``throttleSettings`` as ``AccountRateLimit`` and
     ``AccountBurstLimit``, every stage's default rate limit in ``Stages`` (``RateLimit`` null when
-    the stage sets none), ``StageCount``, ``ThrottledStageCount``, ``StageRateLimitSum`` (over
+    the stage sets none, or a REST stage carries only the account's throttle that API Gateway wrote
+    into its ``*/*`` setting), ``StageCount``, ``ThrottledStageCount``, ``StageRateLimitSum`` (over
     throttled stages) and ``StageRateLimitPercent`` of the account's rate limit.
     """
-    account = ctx.client("apigateway").get_account()
-    throttle = account.get("throttleSettings") or {}
+    throttle = apigateway_throttle.account_throttle(ctx)
     account_rate = float(throttle.get("rateLimit") or 0)
-    stages = [*_rest_stages(ctx), *_v2_stages(ctx)]
+    stages = [*_rest_stages(ctx, throttle), *_v2_stages(ctx)]
     total = sum(stage["RateLimit"] or 0 for stage in stages)
     properties = {
         "throttleSettings": throttle,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from relaudit.inventory import lambda_timeouts, listings
+from relaudit.inventory import apigateway_throttle, lambda_timeouts, listings, shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
 from relaudit.inventory.joins import guarded
 
@@ -15,9 +15,62 @@ if TYPE_CHECKING:
     from relaudit.models.resource import ResourceDocument
 
 RESOURCE_TYPE = "AWS::ApiGateway::Stage"
-IAM_ACTIONS = frozenset({"apigateway:GET", *lambda_timeouts.IAM_ACTIONS})
+IAM_ACTIONS = frozenset({"apigateway:GET", *apigateway_throttle.IAM_ACTIONS, *lambda_timeouts.IAM_ACTIONS})
 DEFAULT_INTEGRATION_TIMEOUT_MS = 29_000
 _METHOD_FIELDS = ("Methods", "LambdaIntegrations")
+_METHOD = shapes.fields(
+    Path=shapes.ANY,
+    HttpMethod=shapes.ANY,
+    IntegrationType=shapes.ANY,
+    IntegrationTimeoutInMillis=shapes.ANY,
+    FunctionArn=shapes.ANY,
+    ThrottlingRateLimit=shapes.ANY,
+    FunctionTimeoutInMillis=shapes.ANY,
+)
+DOCUMENT = shapes.fields(
+    shapes.Api(
+        "apigateway",
+        "GetStages",
+        "item[]",
+        ("stageName", "methodSettings.*.throttlingRateLimit", "methodSettings.*.throttlingBurstLimit"),
+    ),
+    restApiId=shapes.ANY,
+    restApiName=shapes.ANY,
+    UsagePlans=shapes.ListOf(
+        shapes.fields(
+            id=shapes.ANY,
+            name=shapes.ANY,
+            throttle=shapes.Shape("apigateway", "ThrottleSettings"),
+            methodThrottle=shapes.ANY,
+        )
+    ),
+    DefaultThrottlingRateLimit=shapes.ANY,
+    Methods=shapes.ListOf(_METHOD),
+    LambdaIntegrations=shapes.ListOf(_METHOD),
+)
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (
+    shapes.Api(
+        "apigateway",
+        "GetResources",
+        "items[]",
+        (
+            "path",
+            "resourceMethods.*.methodIntegration.type",
+            "resourceMethods.*.methodIntegration.uri",
+            "resourceMethods.*.methodIntegration.timeoutInMillis",
+        ),
+    ),
+    shapes.Api(
+        "apigateway",
+        "GetUsagePlans",
+        "items[]",
+        ("id", "name", "throttle", "apiStages[].apiId", "apiStages[].stage", "apiStages[].throttle"),
+    ),
+    shapes.Api("apigateway", "GetRestApis", "items[]", ("id", "name")),
+    shapes.Api("apigateway", "GetAccount", "", ("throttleSettings.rateLimit", "throttleSettings.burstLimit")),
+    shapes.Api("lambda", "ListFunctions", "Functions[]", ("FunctionArn", "Timeout")),
+)
 
 
 def _plans_by_stage(ctx: CollectorContext) -> dict[tuple[str, str], list[dict[str, Any]]]:
@@ -63,16 +116,21 @@ def _setting_key(key: str) -> tuple[str, str]:
     return path.strip("/"), verb
 
 
+def _settings(stage: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {_setting_key(key): value for key, value in (stage.get("methodSettings") or {}).items()}
+
+
 def _stage_methods(
-    stage: dict[str, Any], methods: list[dict[str, Any]], timeouts: dict[str, int]
+    stage: dict[str, Any], methods: list[dict[str, Any]], timeouts: dict[str, int], account: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    """The API's methods as this stage runs them: effective throttle rate and the function's timeout."""
-    settings = {_setting_key(key): value for key, value in (stage.get("methodSettings") or {}).items()}
-    default_rate = (settings.get(("*", "*")) or {}).get("throttlingRateLimit")
+    """The API's methods as this stage runs them: the throttle rate the stage sets (a method
+    override's, else the stage default's; None when only inherited) and the function's timeout."""
+    settings = _settings(stage)
+    default_rate = apigateway_throttle.own_rate(settings.get(("*", "*")), account)
     result = []
     for method in methods:
         override = settings.get((method["Path"].strip("/"), method["HttpMethod"])) or {}
-        rate = override.get("throttlingRateLimit", default_rate)
+        rate = apigateway_throttle.own_rate(override, account) if "throttlingRateLimit" in override else default_rate
         arn = method["FunctionArn"]
         result.append(
             {
@@ -85,11 +143,13 @@ def _stage_methods(
 
 
 def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
-    """Yield every REST API stage with ``restApiId``, ``restApiName``, ``UsagePlans`` and, when a
+    """Yield every REST API stage with ``restApiId``, ``restApiName``, ``UsagePlans``,
+    ``DefaultThrottlingRateLimit`` (the ``*/*`` rate the stage sets itself: null when unset or when
+    API Gateway only wrote the account's throttle in, see ``apigateway_throttle``) and, when a
     selected check reads them:
 
-    - ``Methods``: each method of the API with its effective ``ThrottlingRateLimit`` on this stage
-      (method override, else the stage's ``*/*`` default) and its integration;
+    - ``Methods``: each method of the API with the ``ThrottlingRateLimit`` the stage sets for it
+      (method override, else the stage's ``*/*`` default; null when inherited) and its integration;
     - ``LambdaIntegrations``: the methods that invoke a Lambda function, with the integration's
       ``IntegrationTimeoutInMillis`` (29 s default) and the function's ``FunctionTimeoutInMillis``.
 
@@ -100,6 +160,7 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     if not apis:
         return
     plans = _plans_by_stage(ctx)
+    account = apigateway_throttle.account_throttle(ctx)
     wants_methods = any(ctx.wants(field) for field in _METHOD_FIELDS)
     timeouts: dict[str, int] | None = None
 
@@ -118,9 +179,10 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
                 "restApiId": api["id"],
                 "restApiName": api.get("name"),
                 "UsagePlans": plans.get((api["id"], name), []),
+                "DefaultThrottlingRateLimit": apigateway_throttle.own_rate(_settings(stage).get(("*", "*")), account),
             }
             if wants_methods:
-                stage_methods = _stage_methods(stage, methods, timeouts or {})
+                stage_methods = _stage_methods(stage, methods, timeouts or {}, account)
                 properties["Methods"] = stage_methods
                 properties["LambdaIntegrations"] = [m for m in stage_methods if m["FunctionArn"]]
             yield document(ctx, RESOURCE_TYPE, arn, f"{api.get('name', api['id'])}/{name}", properties)

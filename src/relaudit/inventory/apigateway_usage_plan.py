@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from relaudit.inventory import listings
+from relaudit.inventory import listings, shapes
 from relaudit.inventory.base import CollectorContext, document
 
 if TYPE_CHECKING:
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 RESOURCE_TYPE = "AWS::ApiGateway::UsagePlan"
 IAM_ACTIONS = frozenset({"apigateway:GET"})
+DOCUMENT = shapes.fields(shapes.Api("apigateway", "GetUsagePlans", "items[]", ("id", "name")))
 
 
 def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from relaudit.inventory import lambda_timeouts, listings
+from relaudit.inventory import lambda_timeouts, listings, shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
 from relaudit.inventory.joins import guarded
 
@@ -16,6 +16,38 @@ if TYPE_CHECKING:
 RESOURCE_TYPE = "AWS::ApiGatewayV2::Stage"
 IAM_ACTIONS = frozenset({"apigateway:GET", *lambda_timeouts.IAM_ACTIONS})
 DEFAULT_INTEGRATION_TIMEOUT_MS = {"HTTP": 30_000, "WEBSOCKET": 29_000}
+DOCUMENT = shapes.fields(
+    shapes.Api(
+        "apigatewayv2",
+        "GetStages",
+        "Items[]",
+        ("StageName", "DefaultRouteSettings.ThrottlingRateLimit", "RouteSettings.*.ThrottlingRateLimit"),
+    ),
+    ApiId=shapes.ANY,
+    ApiName=shapes.ANY,
+    ProtocolType=shapes.ANY,
+    Routes=shapes.ListOf(shapes.fields(RouteKey=shapes.ANY, ThrottlingRateLimit=shapes.ANY)),
+    LambdaIntegrations=shapes.ListOf(
+        shapes.fields(
+            IntegrationId=shapes.ANY,
+            FunctionArn=shapes.ANY,
+            IntegrationTimeoutInMillis=shapes.ANY,
+            FunctionTimeoutInMillis=shapes.ANY,
+        )
+    ),
+)
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (
+    shapes.Api("apigatewayv2", "GetRoutes", "Items[]", ("RouteKey",)),
+    shapes.Api(
+        "apigatewayv2",
+        "GetIntegrations",
+        "Items[]",
+        ("IntegrationId", "IntegrationType", "IntegrationUri", "TimeoutInMillis"),
+    ),
+    shapes.Api("apigatewayv2", "GetApis", "Items[]", ("ApiId", "Name", "ProtocolType")),
+    shapes.Api("lambda", "ListFunctions", "Functions[]", ("FunctionArn", "Timeout")),
+)
 
 
 def _routes(apigw: Any, api_id: str, page_size: int | None) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from relaudit.inventory import shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
 
 if TYPE_CHECKING:
@@ -14,6 +15,14 @@ if TYPE_CHECKING:
 RESOURCE_TYPE = "AWS::AutoScaling::AutoScalingGroup"
 IAM_ACTIONS = frozenset({"autoscaling:DescribeAutoScalingGroups"})
 _PAGE = 100  # DescribeAutoScalingGroups' largest page (the default is 50)
+DOCUMENT = shapes.fields(
+    shapes.Api(
+        "autoscaling",
+        "DescribeAutoScalingGroups",
+        "AutoScalingGroups[]",
+        ("AutoScalingGroupARN", "AutoScalingGroupName"),
+    )
+)
 
 
 def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:

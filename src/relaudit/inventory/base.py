@@ -9,13 +9,24 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from relaudit.models.resource import ResourceDocument
+from relaudit.models.resource import UNAVAILABLE, ResourceDocument
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Iterable, Iterator
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+# Fields a collector computes from a join's result besides the one it names when that join fails
+# (it names one field per join): they are unknown too. A collector may instead name every field
+# itself, ``ctx.enrichment_failed(("A", "B"), exc)``; this table then needs no entry.
+DERIVED_FIELDS: dict[str, frozenset[str]] = {
+    "DeadLetterSources": frozenset({"IsDeadLetterQueue"}),  # sqs_queue: no queue redrives here, so unknown
+    "ConsumerFunctions": frozenset({"ConsumerTimeoutMultiple"}),  # sqs_queue
+    "PeakConcurrentExecutions": frozenset({"PeakConcurrencyPercent"}),  # lambda_account_settings
+    "PeakUsage": frozenset({"UsagePercent"}),  # servicequotas_service_quota
+    "LambdaIntegrations": frozenset({"FunctionTimeoutInMillis"}),  # apigateway(v2)_stage
+}
 
 
 def sequential_map(fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
@@ -89,7 +100,7 @@ class CollectorContext:
     page_size: int | None = None  # None: each API's default; tests set 2 to cross page boundaries
     needs: frozenset[str] | None = None  # fields the selected checks read; None means all
 
-    # Enrichments that could not be read, as (field, error); see enrichment_failed.
+    # Fields whose join failed for the whole unit, as (field, error); see enrichment_failed.
     incomplete: list[tuple[str, Exception]] = field(default_factory=list, compare=False, repr=False)
     # How map() runs per-resource calls: in order here; run.py gives a bounded window on a shared
     # pool, so a unit with thousands of resources is bound by its API's rate, not by round trips.
@@ -119,26 +130,60 @@ class CollectorContext:
         first (see :class:`SharedLookups`); ``key`` names the lookup, e.g. ``("lambda", "functions")``."""
         return self.lookups.get(key, loader)
 
-    def enrichment_failed(self, field_name: str, error: Exception) -> None:
-        """Record that the join behind ``field_name`` failed for the whole unit.
+    def enrichment_failed(self, fields: str | Iterable[str], error: Exception) -> None:
+        """Record that a join failed for the whole unit, naming the document field(s) it fills.
 
-        The collector goes on and leaves the field out of its documents (checks reading it treat
-        the resource as out of scope), and the run reports the unit as a coverage gap: other
-        checks of the type are not lost to one optional join.
+        The collector goes on and leaves those fields out of its documents. The run reports one
+        coverage gap naming the fields and makes UNKNOWN, in this account and region, exactly the
+        checks that read one of them (with the fields :data:`DERIVED_FIELDS` computes from the
+        same join); every other check of the type is judged and reconciled as usual.
         """
-        self.incomplete.append((field_name, error))
+        for name in [fields] if isinstance(fields, str) else sorted(fields):
+            self.incomplete.append((name, error))
+
+
+@dataclass(frozen=True)
+class FailedJoin:
+    """A join that failed for a whole collection unit: every field it fills, and why."""
+
+    fields: frozenset[str]
+    error: Exception
+
+
+def failed_joins(incomplete: Iterable[tuple[str, Exception]]) -> list[FailedJoin]:
+    """``CollectorContext.incomplete`` as one failure per join, derived fields added.
+
+    A per-resource join failing on many resources counts once, with its first error; fields
+    recorded together (one error) are one join.
+    """
+    first: dict[str, Exception] = {}
+    for name, error in incomplete:
+        first.setdefault(name, error)
+    grouped: dict[int, tuple[set[str], Exception]] = {}
+    for name, error in first.items():
+        names, _ = grouped.setdefault(id(error), (set(), error))
+        names |= {name, *DERIVED_FIELDS.get(name, frozenset())}
+    return [FailedJoin(frozenset(names), error) for names, error in grouped.values()]
 
 
 class IncompleteUnitError(Exception):
-    """A collector finished, but some enrichments failed: carries the documents and the first cause."""
+    """A collector finished, but some joins failed: carries the documents and the failed joins."""
 
     def __init__(self, documents: list[ResourceDocument], incomplete: list[tuple[str, Exception]]) -> None:
-        field_name, cause = incomplete[0]
-        fields = ", ".join(sorted({name for name, _ in incomplete}))
-        super().__init__(f"collected without {fields}: {cause}")
+        self.field_name, self.cause = incomplete[0]
+        self.joins = failed_joins(incomplete)
+        fields = ", ".join(sorted({name for join in self.joins for name in join.fields}))
+        super().__init__(f"collected without {fields}: {self.cause}")
         self.documents = documents
-        self.cause = cause
-        self.field_name = field_name
+
+
+def mark_unavailable(properties: dict[str, Any], field_name: str, reason: str) -> None:
+    """Record in one resource's ``properties`` that ``field_name`` could not be read, and why.
+
+    For a failure of one resource's call (a state machine whose KMS key refuses the audit role):
+    checks reading ``field_name`` are UNKNOWN for this resource only.
+    """
+    properties.setdefault(UNAVAILABLE, {})[field_name] = reason
 
 
 class Collector(Protocol):

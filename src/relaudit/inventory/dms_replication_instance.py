@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from relaudit.inventory import shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
 
 if TYPE_CHECKING:
@@ -13,6 +14,14 @@ if TYPE_CHECKING:
 
 RESOURCE_TYPE = "AWS::DMS::ReplicationInstance"
 IAM_ACTIONS = frozenset({"dms:DescribeReplicationInstances"})
+DOCUMENT = shapes.fields(
+    shapes.Api(
+        "dms",
+        "DescribeReplicationInstances",
+        "ReplicationInstances[]",
+        ("ReplicationInstanceArn", "ReplicationInstanceIdentifier"),
+    )
+)
 
 
 def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:

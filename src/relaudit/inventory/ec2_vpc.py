@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
+from relaudit.inventory import shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
 from relaudit.inventory.lookups import ec2_page_size, subnets
 
@@ -18,6 +19,39 @@ IAM_ACTIONS = frozenset(
     {"ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeRouteTables", "ec2:DescribeNatGateways"}
 )
 DEFAULT_ROUTE = "0.0.0.0/0"
+DOCUMENT = shapes.fields(
+    shapes.Api("ec2", "DescribeVpcs", "Vpcs[]", ("VpcId", "OwnerId", "Tags[].Key", "Tags[].Value")),
+    Subnets=shapes.ListOf(
+        shapes.fields(
+            SubnetId=shapes.ANY,
+            AvailabilityZone=shapes.ANY,
+            RouteTableId=shapes.ANY,
+            NatGatewayId=shapes.ANY,
+            GatewayId=shapes.ANY,
+            NatGatewayZones=shapes.ZONES,
+        )
+    ),
+)
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (
+    shapes.Api("ec2", "DescribeSubnets", "Subnets[]", ("SubnetId", "VpcId", "AvailabilityZone")),
+    shapes.Api(
+        "ec2",
+        "DescribeRouteTables",
+        "RouteTables[]",
+        (
+            "RouteTableId",
+            "VpcId",
+            "Associations[].Main",
+            "Associations[].SubnetId",
+            "Routes[].DestinationCidrBlock",
+            "Routes[].NatGatewayId",
+            "Routes[].GatewayId",
+            "Routes[].State",
+        ),
+    ),
+    shapes.Api("ec2", "DescribeNatGateways", "NatGateways[]", ("NatGatewayId", "SubnetId", "State")),
+)
 
 
 def _tag(resource: dict[str, Any], key: str) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from relaudit.inventory import shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
 from relaudit.inventory.lookups import SUBNET_ACTIONS, ec2_page_size, subnet_zones, zones_of
 
@@ -14,6 +15,12 @@ if TYPE_CHECKING:
 
 RESOURCE_TYPE = "AWS::EC2::VPCEndpoint"
 IAM_ACTIONS = frozenset({"ec2:DescribeVpcEndpoints"}) | SUBNET_ACTIONS
+DOCUMENT = shapes.fields(
+    shapes.Api("ec2", "DescribeVpcEndpoints", "VpcEndpoints[]", ("VpcEndpointId", "State", "SubnetIds", "OwnerId")),
+    SubnetAvailabilityZones=shapes.ZONES,
+)
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (shapes.Api("ec2", "DescribeSubnets", "Subnets[]", ("SubnetId", "AvailabilityZone")),)
 
 
 def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:

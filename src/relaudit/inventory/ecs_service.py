@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from relaudit.inventory import shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
 from relaudit.inventory.lookups import SUBNET_ACTIONS, subnet_zones, zones_of
 
@@ -15,6 +16,21 @@ if TYPE_CHECKING:
 RESOURCE_TYPE = "AWS::ECS::Service"
 IAM_ACTIONS = frozenset({"ecs:ListClusters", "ecs:ListServices", "ecs:DescribeServices"}) | SUBNET_ACTIONS
 DESCRIBE_BATCH = 10  # DescribeServices accepts at most 10 services per call
+DOCUMENT = shapes.fields(
+    shapes.Api(
+        "ecs",
+        "DescribeServices",
+        "services[]",
+        ("serviceArn", "serviceName", "clusterArn", "status", "networkConfiguration.awsvpcConfiguration.subnets"),
+    ),
+    SubnetAvailabilityZones=shapes.ZONES,
+)
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (
+    shapes.Api("ec2", "DescribeSubnets", "Subnets[]", ("SubnetId", "AvailabilityZone")),
+    shapes.Api("ecs", "ListClusters", "clusterArns[]"),
+    shapes.Api("ecs", "ListServices", "serviceArns[]"),
+)
 
 
 def _subnets(service: dict[str, Any]) -> list[str]:

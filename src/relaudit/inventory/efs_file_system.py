@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from relaudit.inventory import shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
 from relaudit.inventory.lookups import BACKUP_ACTIONS, BackupIndex, is_gone
 
@@ -25,6 +26,18 @@ IAM_ACTIONS = (
         }
     )
     | BACKUP_ACTIONS
+)
+DOCUMENT = shapes.fields(
+    shapes.Api("efs", "DescribeFileSystems", "FileSystems[]", ("FileSystemArn", "FileSystemId", "Name")),
+    MountTargetAvailabilityZones=shapes.ZONES,
+    BackupPolicy=shapes.Api("efs", "DescribeBackupPolicy", "BackupPolicy"),
+    AwsBackup=shapes.AWS_BACKUP,
+)
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (
+    shapes.Api("efs", "DescribeMountTargets", "MountTargets[]", ("AvailabilityZoneName",)),
+    shapes.Api("efs", "DescribeFileSystems", "FileSystems[]", ("AvailabilityZoneName", "NumberOfMountTargets")),
+    shapes.Api("backup", "ListProtectedResources", "Results[]", ("ResourceArn", "LastBackupTime")),
 )
 
 

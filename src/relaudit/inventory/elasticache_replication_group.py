@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from relaudit.inventory import shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
 
 if TYPE_CHECKING:
@@ -13,6 +14,15 @@ if TYPE_CHECKING:
 
 RESOURCE_TYPE = "AWS::ElastiCache::ReplicationGroup"
 IAM_ACTIONS = frozenset({"elasticache:DescribeReplicationGroups"})
+DOCUMENT = shapes.fields(
+    shapes.Api(
+        "elasticache",
+        "DescribeReplicationGroups",
+        "ReplicationGroups[]",
+        ("ARN", "ReplicationGroupId", "NodeGroups[].NodeGroupMembers[].PreferredAvailabilityZone"),
+    ),
+    MemberAvailabilityZones=shapes.ZONES,
+)
 
 
 def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from relaudit.inventory import shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
 from relaudit.inventory.lookups import is_gone
 
@@ -20,6 +21,10 @@ IAM_ACTIONS = frozenset(
     {"elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeLoadBalancerAttributes"}
 )
 _PAGE = 400  # DescribeLoadBalancers' largest page (the default is smaller)
+DOCUMENT = shapes.fields(
+    shapes.Api("elb", "DescribeLoadBalancers", "LoadBalancerDescriptions[]", ("LoadBalancerName",)),
+    LoadBalancerAttributes=shapes.Api("elb", "DescribeLoadBalancerAttributes", "LoadBalancerAttributes"),
+)
 
 
 def _attributes(ctx: CollectorContext, name: str) -> dict[str, Any] | None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from relaudit.inventory import shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
 from relaudit.inventory.lookups import is_gone
 
@@ -20,6 +21,18 @@ IAM_ACTIONS = frozenset(
     {"elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeLoadBalancerAttributes"}
 )
 _PAGE = 400  # DescribeLoadBalancers' largest page (the default is smaller)
+DOCUMENT = shapes.fields(
+    shapes.Api(
+        "elbv2",
+        "DescribeLoadBalancers",
+        "LoadBalancers[]",
+        ("LoadBalancerArn", "LoadBalancerName", "AvailabilityZones[].ZoneName"),
+    ),
+    AvailabilityZoneNames=shapes.ZONES,
+    Attributes=shapes.ANY,  # {Key: Value}: the keys are the attribute names AWS documents
+)
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (shapes.Api("elbv2", "DescribeLoadBalancerAttributes", "Attributes[]", ("Key", "Value")),)
 
 
 def _attributes(ctx: CollectorContext, arn: str) -> dict[str, Any] | None:

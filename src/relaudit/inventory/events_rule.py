@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from relaudit.inventory import queue_access
+from relaudit.inventory import queue_access, shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
 from relaudit.inventory.joins import guarded
 
@@ -17,6 +17,23 @@ RESOURCE_TYPE = "AWS::Events::Rule"
 LIST_ACTIONS = frozenset({"events:ListEventBuses", "events:ListRules", "events:ListTargetsByRule"})
 IAM_ACTIONS = LIST_ACTIONS | queue_access.IAM_ACTIONS
 _BUS_PAGE = 100  # ListEventBuses' largest page; it has no botocore paginator
+DOCUMENT = shapes.fields(
+    shapes.Api("events", "ListRules", "Rules[]", ("Name", "Arn", "State", "ManagedBy")),
+    EventBusName=shapes.ANY,
+    Targets=shapes.ListOf(
+        shapes.fields(
+            shapes.Api("events", "ListTargetsByRule", "Targets[]", ("Arn", "DeadLetterConfig.Arn")),
+            DeadLetterQueue=shapes.DEAD_LETTER_QUEUE,
+        )
+    ),
+    TargetCount=shapes.ANY,
+)
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (
+    shapes.Api("events", "ListEventBuses", "EventBuses[]", ("Name",)),
+    shapes.Api("sqs", "GetQueueUrl", "", ("QueueUrl",)),
+    shapes.Api("sqs", "GetQueueAttributes", "Attributes"),
+)
 
 
 def _event_buses(ctx: CollectorContext) -> Iterator[dict[str, Any]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from relaudit.inventory import shapes
 from relaudit.inventory.base import CollectorContext, document
 from relaudit.inventory.joins import guarded
 
@@ -18,6 +19,22 @@ RESOURCE_TYPE = "AWS::Lambda::AccountSettings"
 IAM_ACTIONS = frozenset({"lambda:GetAccountSettings", "cloudwatch:GetMetricStatistics"})
 _PEAK_DAYS = 7
 _HOUR = 3600
+DOCUMENT = shapes.fields(
+    shapes.Api(
+        "lambda",
+        "GetAccountSettings",
+        "",
+        ("AccountLimit.ConcurrentExecutions", "AccountLimit.UnreservedConcurrentExecutions", "AccountUsage"),
+    ),
+    ConcurrencyLimit=shapes.ANY,
+    UnreservedConcurrency=shapes.ANY,
+    ReservedConcurrencyTotal=shapes.ANY,
+    UnreservedConcurrencyPercent=shapes.ANY,
+    PeakConcurrentExecutions=shapes.ANY,
+    PeakConcurrencyPercent=shapes.ANY,
+)
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (shapes.Api("cloudwatch", "GetMetricStatistics", "Datapoints[]", ("Maximum",)),)
 
 
 def _percent(part: float, whole: float) -> float:

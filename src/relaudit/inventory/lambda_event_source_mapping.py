@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from relaudit.inventory import alarm_index, listings
+from relaudit.inventory import alarm_index, listings, shapes
 from relaudit.inventory.base import CollectorContext, document
 from relaudit.inventory.joins import guarded
 
@@ -18,6 +18,39 @@ IAM_ACTIONS = listings.MAPPING_ACTIONS | listings.CONCURRENCY_ACTIONS | alarm_in
 # ARN service -> source kind; streams are Kinesis and DynamoDB Streams (ordered, retried per shard).
 _KINDS = {"sqs": "sqs", "kinesis": "kinesis", "dynamodb": "dynamodb", "kafka": "kafka", "mq": "mq", "rds": "docdb"}
 STREAM_KINDS = frozenset({"kinesis", "dynamodb"})
+DOCUMENT = shapes.fields(
+    shapes.Api(
+        "lambda",
+        "ListEventSourceMappings",
+        "EventSourceMappings[]",
+        ("UUID", "EventSourceMappingArn", "EventSourceArn", "FunctionArn", "SelfManagedEventSource.Endpoints"),
+    ),
+    SourceKind=shapes.ANY,
+    IsStream=shapes.ANY,
+    FunctionName=shapes.ANY,
+    FunctionReservedConcurrency=shapes.ANY,
+    IteratorAgeAlarms=shapes.ALARMS,
+)
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (
+    shapes.Api("lambda", "GetFunction", "", ("Concurrency.ReservedConcurrentExecutions",)),
+    shapes.Api(
+        "cloudwatch",
+        "DescribeAlarms",
+        "MetricAlarms[]",
+        (
+            "AlarmName",
+            "MetricName",
+            "Namespace",
+            "Dimensions[].Name",
+            "Dimensions[].Value",
+            "Metrics[].MetricStat.Metric.MetricName",
+            "Metrics[].MetricStat.Metric.Dimensions",
+            "AlarmActions",
+            "ActionsEnabled",
+        ),
+    ),
+)
 
 
 def source_kind(mapping: dict[str, Any]) -> str:

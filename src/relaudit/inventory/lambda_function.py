@@ -7,7 +7,7 @@ import json
 import threading
 from typing import TYPE_CHECKING, Any
 
-from relaudit.inventory import alarm_index, listings
+from relaudit.inventory import alarm_index, lambda_event_source_mapping, listings, shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
 from relaudit.inventory.joins import guarded
 from relaudit.inventory.lookups import subnet_zones
@@ -23,7 +23,10 @@ IAM_ACTIONS = frozenset(
         *listings.FUNCTION_ACTIONS,
         *listings.INVOKE_CONFIG_ACTIONS,
         *listings.CONCURRENCY_ACTIONS,
+        *listings.MAPPING_ACTIONS,
         "lambda:GetPolicy",
+        "lambda:ListAliases",
+        "scheduler:ListSchedules",
         "ec2:DescribeSubnets",
         "cloudwatch:GetMetricData",
         *alarm_index.IAM_ACTIONS,
@@ -43,13 +46,69 @@ ASYNC_PRINCIPALS = frozenset(
         "codecommit.amazonaws.com",
         "config.amazonaws.com",
         "lambda.alarms.cloudwatch.amazonaws.com",
+        "scheduler.amazonaws.com",  # not in a policy: Scheduler invokes through a role (see _scheduled)
     }
 )
+SCHEDULER = "scheduler.amazonaws.com"
+_INACTIVE_MAPPING_STATES = frozenset({"Disabled", "Disabling", "Deleting"})
 # Request paths where a client waits for the function (API Gateway, ALB, VPC Lattice, function URLs).
 API_PRINCIPALS = frozenset(
     {"apigateway.amazonaws.com", "elasticloadbalancing.amazonaws.com", "vpc-lattice.amazonaws.com", "function-url"}
 )
 _ALARMED_METRICS = ("Errors", "Throttles")
+DOCUMENT = shapes.fields(
+    shapes.Api("lambda", "ListFunctions", "Functions[]", ("FunctionArn", "FunctionName", "VpcConfig.SubnetIds")),
+    ReservedConcurrentExecutions=shapes.ANY,
+    EventInvokeConfig=shapes.Api(
+        "lambda",
+        "ListFunctionEventInvokeConfigs",
+        "FunctionEventInvokeConfigs[]",
+        ("FunctionArn", "DestinationConfig.OnFailure.Destination"),
+    ),
+    Triggers=shapes.fields(Principals=shapes.ANY, Async=shapes.ANY, Api=shapes.ANY, Qualifier=shapes.ANY),
+    EventSourceMappings=shapes.ListOf(
+        shapes.fields(
+            shapes.Api(
+                "lambda",
+                "ListEventSourceMappings",
+                "EventSourceMappings[]",
+                ("UUID", "EventSourceArn", "FunctionArn", "State", "ScalingConfig"),
+            ),
+            SourceKind=shapes.ANY,
+            Active=shapes.ANY,
+        )
+    ),
+    Alarms=shapes.fields(Errors=shapes.ALARMS, Throttles=shapes.ALARMS),
+    ThrottlesLast7Days=shapes.ANY,
+    VpcConfig=shapes.fields(
+        shapes.Api("lambda", "ListFunctions", "Functions[].VpcConfig"), SubnetAvailabilityZones=shapes.ZONES
+    ),
+)
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (
+    shapes.Api("lambda", "GetFunction", "", ("Concurrency.ReservedConcurrentExecutions",)),
+    shapes.Api("lambda", "GetPolicy", "", ("Policy",)),
+    shapes.Api("lambda", "ListAliases", "Aliases[]", ("Name",)),
+    shapes.Api("scheduler", "ListSchedules", "Schedules[]", ("State", "Target.Arn")),
+    shapes.Api("cloudwatch", "GetMetricData", "MetricDataResults[]", ("Id", "Values")),
+    shapes.Api(
+        "cloudwatch",
+        "DescribeAlarms",
+        "MetricAlarms[]",
+        (
+            "AlarmName",
+            "MetricName",
+            "Namespace",
+            "Dimensions[].Name",
+            "Dimensions[].Value",
+            "Metrics[].MetricStat.Metric.MetricName",
+            "Metrics[].MetricStat.Metric.Dimensions",
+            "AlarmActions",
+            "ActionsEnabled",
+        ),
+    ),
+    shapes.Api("ec2", "DescribeSubnets", "Subnets[]", ("SubnetId", "AvailabilityZone")),
+)
 
 
 def _principals(statement: dict[str, Any]) -> set[str]:
@@ -64,15 +123,10 @@ def _principals(statement: dict[str, Any]) -> set[str]:
     return set()
 
 
-def triggers(ctx: CollectorContext, function_arn: str) -> dict[str, Any]:
-    """Who may invoke the function, read from its resource-based policy (GetPolicy).
-
-    Returns ``{Principals, Async, Api}``: the service principals allowed (``function-url`` for a
-    function URL), whether one invokes asynchronously, and whether one is a synchronous request path.
-    """
-    response: dict[str, Any] | None = listings.not_found_is_none(
-        ctx.client("lambda").get_policy, FunctionName=function_arn
-    )
+def _policy_principals(ctx: CollectorContext, function_arn: str, qualifier: str | None) -> set[str]:
+    """The principals one qualifier's resource-based policy allows (GetPolicy; none when it has none)."""
+    kwargs = {"FunctionName": function_arn, **({"Qualifier": qualifier} if qualifier else {})}
+    response: dict[str, Any] | None = listings.not_found_is_none(ctx.client("lambda").get_policy, **kwargs)
     statements: list[Any] = []
     if response:
         try:
@@ -83,11 +137,83 @@ def triggers(ctx: CollectorContext, function_arn: str) -> dict[str, Any]:
     for statement in statements:
         if isinstance(statement, dict) and statement.get("Effect") == "Allow":
             principals |= _principals(statement)
+    return principals
+
+
+def _aliases(ctx: CollectorContext, function_arn: str) -> list[str]:
+    lam = ctx.client("lambda")
+    # The function's name (as good as its ARN within its own region): moto 5.2's ListAliases
+    # cannot find a function by ARN.
+    name = function_arn.split(":")[6]
+    found = listings.not_found_is_none(
+        lambda: [alias["Name"] for alias in paginate(lam, "list_aliases", "Aliases", None, FunctionName=name)]
+    )
+    return found or []
+
+
+def _scheduled(ctx: CollectorContext) -> dict[str, set[str | None]]:
+    """Function ARN -> the qualifiers enabled EventBridge Scheduler schedules invoke (ListSchedules;
+    None: unqualified). Scheduler calls Invoke with its execution role, so no resource-based
+    policy shows it; universal (``aws-sdk``) targets name no function ARN and are not seen."""
+
+    def load() -> dict[str, set[str | None]]:
+        targets: dict[str, set[str | None]] = {}
+        for schedule in listings.schedules(ctx):
+            arn = str((schedule.get("Target") or {}).get("Arn") or "")
+            if schedule.get("State") == "ENABLED" and arn.split(":")[2:3] == ["lambda"]:
+                targets.setdefault(":".join(arn.split(":")[:7]), set()).add(listings.qualifier_of(arn))
+        return targets
+
+    return ctx.shared(("lambda", "scheduled-functions"), load)
+
+
+def triggers(ctx: CollectorContext, function_arn: str, configs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Who may invoke the function, and which qualifier their traffic reaches.
+
+    Reads the resource-based policy (GetPolicy) of the function and of each alias (ListAliases)
+    and each qualifier with an event invoke config in ``configs``: SAM's ``AutoPublishAlias``
+    grants the invokers on the alias, not the function. Enabled Scheduler schedules count as an
+    asynchronous invoker (``scheduler.amazonaws.com``). Returns ``{Principals, Async, Api,
+    Qualifier}``: the principals allowed on any qualifier (``function-url`` for a function URL),
+    whether one invokes asynchronously, whether one is a synchronous request path, and the
+    qualifier their traffic reaches (null: the function itself, or nobody is allowed at all;
+    when only aliases are invoked, the alias async invokers reach, else the first by name).
+    """
+    config_qualifiers = {listings.qualifier_of(c.get("FunctionArn") or "") for c in configs or []}
+    qualifiers = sorted({*_aliases(ctx, function_arn), *(q for q in config_qualifiers if q is not None)})
+    allowed: dict[str | None, set[str]] = {None: _policy_principals(ctx, function_arn, None)}
+    for alias in qualifiers:
+        allowed[alias] = _policy_principals(ctx, function_arn, alias)
+    for qualifier in _scheduled(ctx).get(function_arn, set()):
+        allowed.setdefault(qualifier, set()).add(SCHEDULER)
+    principals = set().union(*allowed.values())
+    invoked = sorted(
+        (q for q in allowed if q is not None and allowed[q]), key=lambda q: (not allowed[q] & ASYNC_PRINCIPALS, q)
+    )  # async-invoked aliases first: the event invoke config is judged on the alias they reach
     return {
         "Principals": sorted(principals),
         "Async": bool(principals & ASYNC_PRINCIPALS),
         "Api": bool(principals & API_PRINCIPALS),
+        "Qualifier": None if allowed[None] or not invoked else invoked[0],
     }
+
+
+def _mappings_by_function(ctx: CollectorContext) -> dict[str, list[dict[str, Any]]]:
+    """Function ARN -> its event source mappings (any qualifier), with ``SourceKind`` and ``Active``."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for mapping in listings.event_source_mappings(ctx):
+        arn = ":".join(str(mapping.get("FunctionArn") or "").split(":")[:7])
+        found.setdefault(arn, []).append(
+            {
+                "UUID": mapping.get("UUID"),
+                "EventSourceArn": mapping.get("EventSourceArn"),
+                "SourceKind": lambda_event_source_mapping.source_kind(mapping),
+                "State": mapping.get("State"),
+                "Active": mapping.get("State") not in _INACTIVE_MAPPING_STATES,
+                "ScalingConfig": mapping.get("ScalingConfig"),
+            }
+        )
+    return found
 
 
 def _throttles(ctx: CollectorContext, names: list[str]) -> dict[str, float]:
@@ -138,14 +264,19 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
 
     - ``ReservedConcurrentExecutions`` (GetFunction: Lambda's 100 requests/s bucket, where
       GetFunctionConcurrency shares the 15/s control-plane bucket);
-    - ``EventInvokeConfig`` (async retries, event age, destinations; null when none is set);
-    - ``Triggers`` ``{Principals, Async, Api}`` from the resource-based policy;
+    - ``Triggers`` ``{Principals, Async, Api, Qualifier}`` from the resource-based policies of the
+      function and its aliases, and Scheduler schedules (see :func:`triggers`);
+    - ``EventInvokeConfig`` (async retries, event age, destinations; null when none is set) of the
+      qualifier invokers reach (``Triggers.Qualifier``: a SAM ``AutoPublishAlias`` alias), else
+      of the function itself;
+    - ``EventSourceMappings``: the mappings that invoke it, each ``{UUID, EventSourceArn,
+      SourceKind, State, Active, ScalingConfig}``;
     - ``Alarms`` ``{Errors: [...], Throttles: [...]}``: metric alarms on the function's
       FunctionName dimension (DescribeAlarms once per region), each ``{AlarmName, Actionable}``;
     - ``ThrottlesLast7Days``: the Throttles metric summed over seven days;
     - ``VpcConfig.SubnetAvailabilityZones``.
 
-    Triggers, alarms and throttles are optional joins: when AWS refuses one, the field is left out
+    Triggers, mappings, alarms and throttles are optional joins: when AWS refuses one, the field is left out
     and the unit reported incomplete (see ``joins.guarded``).
     """
     functions = listings.functions(ctx)
@@ -156,14 +287,16 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
         properties = dict(function)
         if ctx.wants("ReservedConcurrentExecutions"):
             properties["ReservedConcurrentExecutions"] = listings.reserved_concurrency(ctx, arn)
-        if ctx.wants("EventInvokeConfig"):
-            properties["EventInvokeConfig"] = listings.unqualified_config(listings.event_invoke_configs(ctx, arn), arn)
+        configs = listings.event_invoke_configs(ctx, arn) if ctx.wants("EventInvokeConfig") else None
+        found = None
         if ctx.wants("Triggers") and not refused.is_set():
-            found = guarded(ctx, "Triggers", triggers, ctx, arn)
+            found = guarded(ctx, "Triggers", triggers, ctx, arn, configs)
             if found is None:
                 refused.set()
             else:
                 properties["Triggers"] = found
+        if configs is not None:
+            properties["EventInvokeConfig"] = listings.config_for(configs, arn, (found or {}).get("Qualifier"))
         return properties
 
     # The per-function calls (rate-bound: Lambda's 15/s buckets) first; the region-wide joins
@@ -177,8 +310,15 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
         if functions and ctx.wants("ThrottlesLast7Days")
         else None
     )
+    mappings = (
+        guarded(ctx, "EventSourceMappings", _mappings_by_function, ctx)
+        if functions and ctx.wants("EventSourceMappings")
+        else None
+    )
     for function, properties in zip(functions, fetched, strict=True):
         name = function["FunctionName"]
+        if mappings is not None:
+            properties["EventSourceMappings"] = mappings.get(function["FunctionArn"], [])
         if alarms is not None:
             properties["Alarms"] = {
                 metric: alarms.find("AWS/Lambda", metric, "FunctionName", name) for metric in _ALARMED_METRICS

@@ -23,6 +23,7 @@ FUNCTION_ACTIONS = frozenset({"lambda:ListFunctions"})
 MAPPING_ACTIONS = frozenset({"lambda:ListEventSourceMappings"})
 INVOKE_CONFIG_ACTIONS = frozenset({"lambda:ListFunctionEventInvokeConfigs"})
 CONCURRENCY_ACTIONS = frozenset({"lambda:GetFunction"})
+SCHEDULE_ACTIONS = frozenset({"scheduler:ListSchedules", "scheduler:GetSchedule"})
 
 
 def not_found_is_none(call: Callable[..., T], **kwargs: Any) -> T | None:
@@ -107,6 +108,37 @@ def unqualified_config(configs: list[dict[str, Any]], function_arn: str) -> dict
         if arn in (function_arn, f"{function_arn}:$LATEST"):
             return config
     return None
+
+
+def qualifier_of(function_arn: str) -> str | None:
+    """``live`` of ``arn:...:function:name:live``; None for an unqualified ARN or ``$LATEST``."""
+    parts = function_arn.split(":")
+    qualifier = parts[7] if len(parts) > 7 else None
+    return None if qualifier in (None, "", "$LATEST") else qualifier
+
+
+def config_for(configs: list[dict[str, Any]], function_arn: str, qualifier: str | None) -> dict[str, Any] | None:
+    """The event invoke config of one qualifier (None: the unqualified function's)."""
+    if qualifier is None:
+        return unqualified_config(configs, function_arn)
+    return next((c for c in configs if c.get("FunctionArn") == f"{function_arn}:{qualifier}"), None)
+
+
+def schedules(ctx: CollectorContext) -> list[dict[str, Any]]:
+    """Every EventBridge Scheduler schedule of the region, in every group (ListSchedules summaries)."""
+    return listed(ctx, "scheduler", "list_schedules", "Schedules")
+
+
+def schedule(ctx: CollectorContext, name: str, group: str) -> dict[str, Any] | None:
+    """One schedule in full (GetSchedule: the target's DeadLetterConfig and RetryPolicy, which
+    ListSchedules omits); None when it was deleted since it was listed."""
+    scheduler = ctx.client("scheduler")
+
+    def load() -> dict[str, Any] | None:
+        found: dict[str, Any] | None = not_found_is_none(scheduler.get_schedule, Name=name, GroupName=group)
+        return found
+
+    return ctx.shared(("scheduler", "schedule", group, name), load)
 
 
 def rest_apis(ctx: CollectorContext) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from relaudit.inventory import shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
 from relaudit.inventory.lookups import SUBNET_ACTIONS, subnet_zones, zones_of
 
@@ -14,6 +15,17 @@ if TYPE_CHECKING:
 
 RESOURCE_TYPE = "AWS::MSK::Cluster"
 IAM_ACTIONS = frozenset({"kafka:ListClustersV2"}) | SUBNET_ACTIONS
+DOCUMENT = shapes.fields(
+    shapes.Api(
+        "kafka",
+        "ListClustersV2",
+        "ClusterInfoList[]",
+        ("ClusterArn", "ClusterName", "ClusterType", "Provisioned.BrokerNodeGroupInfo.ClientSubnets"),
+    ),
+    BrokerAvailabilityZones=shapes.ZONES,
+)
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (shapes.Api("ec2", "DescribeSubnets", "Subnets[]", ("SubnetId", "AvailabilityZone")),)
 
 
 def _client_subnets(cluster: dict[str, Any]) -> list[str]:

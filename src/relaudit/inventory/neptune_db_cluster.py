@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from relaudit.inventory import shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
 from relaudit.inventory.rds_db_cluster import instance_zones, member_zones
 
@@ -15,6 +16,17 @@ if TYPE_CHECKING:
 RESOURCE_TYPE = "AWS::Neptune::DBCluster"
 IAM_ACTIONS = frozenset({"rds:DescribeDBClusters", "rds:DescribeDBInstances"})  # Neptune's API is RDS's
 ENGINE_FILTER = [{"Name": "engine", "Values": ["neptune"]}]
+DOCUMENT = shapes.fields(
+    shapes.Api(
+        "neptune",
+        "DescribeDBClusters",
+        "DBClusters[]",
+        ("DBClusterArn", "DBClusterIdentifier", "DBClusterMembers[].DBInstanceIdentifier"),
+    ),
+    MemberAvailabilityZones=shapes.ZONES,
+)
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (shapes.Api("neptune", "DescribeDBInstances", "DBInstances[]", ("DBInstanceIdentifier", "AvailabilityZone")),)
 
 
 def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from relaudit.inventory import shapes
 from relaudit.inventory.base import CollectorContext, document
 
 if TYPE_CHECKING:
@@ -14,6 +15,11 @@ if TYPE_CHECKING:
 RESOURCE_TYPE = "AWS::OpenSearchService::Domain"
 IAM_ACTIONS = frozenset({"es:ListDomainNames", "es:DescribeDomains"})
 DESCRIBE_BATCH = 5  # DescribeDomains accepts at most 5 names per call
+DOCUMENT = shapes.fields(
+    shapes.Api("opensearch", "DescribeDomains", "DomainStatusList[]", ("ARN", "DomainName", "Deleted")),
+)
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (shapes.Api("opensearch", "ListDomainNames", "DomainNames[]", ("DomainName",)),)
 
 
 def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:

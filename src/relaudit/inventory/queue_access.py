@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
+
+from relaudit.inventory.iam_conditions import block_holds, wildcard_match
 
 if TYPE_CHECKING:
     from relaudit.inventory.base import CollectorContext
@@ -17,6 +18,8 @@ QUEUE_GONE_CODES = frozenset({"AWS.SimpleQueueService.NonExistentQueue", "QueueD
 # SNS and EventBridge cannot use the AWS managed key: its key policy cannot grant them kms:GenerateDataKey.
 _AWS_MANAGED_SQS_KEY = "alias/aws/sqs"
 _SEND = "sqs:sendmessage"
+# The keys a service's delivery request is known to carry; conditions on others are undecided.
+_KNOWN_KEYS = frozenset({"aws:sourcearn", "aws:sourceaccount"})
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -34,25 +37,17 @@ def _principal_matches(principal: Any, service: str) -> bool:
 
 
 def _action_matches(action: Any) -> bool:
-    return any(fnmatchcase(_SEND, str(pattern).lower()) for pattern in _as_list(action))
-
-
-def _condition_holds(operator: str, key: str, values: list[Any], context: dict[str, str]) -> bool:
-    """One condition entry; keys relaudit cannot evaluate are assumed to hold (no false alarm)."""
-    actual = context.get(key.lower())
-    if actual is None:
-        return True
-    op = operator.lower().removesuffix("ifexists")
-    like = op.endswith("like")
-    matched = any(fnmatchcase(actual, str(v)) if like else actual == str(v) for v in values)
-    return not matched if "not" in op else matched
+    return any(wildcard_match(str(pattern), _SEND, ignore_case=True) for pattern in _as_list(action))
 
 
 def grants_send(policy: Any, service: str, source_arn: str, account_id: str) -> bool:
     """Whether a queue policy lets ``service`` send messages on behalf of ``source_arn``.
 
-    Allow statements only, read leniently: a Deny or an unknown condition key never makes this
-    return False, so an unusual policy costs a missed finding rather than a false alarm.
+    The request a service makes when it delivers carries ``aws:SourceArn`` and
+    ``aws:SourceAccount``: conditions on them are evaluated as IAM does (see ``iam_conditions``:
+    ``ArnEquals`` takes wildcards like ``ArnLike``, ``...IfExists``, negated operators, sets). A
+    condition on any other key, an operator relaudit does not know, or a Deny never makes this
+    return False: an unusual policy costs a missed finding rather than a false alarm.
     """
     context = {"aws:sourcearn": source_arn, "aws:sourceaccount": account_id}
     for statement in _as_list((policy or {}).get("Statement") if isinstance(policy, dict) else None):
@@ -60,12 +55,7 @@ def grants_send(policy: Any, service: str, source_arn: str, account_id: str) -> 
             continue
         if not _principal_matches(statement.get("Principal"), service) or not _action_matches(statement.get("Action")):
             continue
-        conditions = statement.get("Condition") or {}
-        if all(
-            _condition_holds(operator, key, _as_list(values), context)
-            for operator, entries in conditions.items()
-            for key, values in (entries or {}).items()
-        ):
+        if block_holds(statement.get("Condition"), context, _KNOWN_KEYS) is not False:
             return True
     return False
 

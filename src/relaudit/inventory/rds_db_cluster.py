@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from relaudit.inventory import shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
 from relaudit.inventory.lookups import BACKUP_ACTIONS, BackupIndex
 
@@ -16,6 +17,21 @@ RESOURCE_TYPE = "AWS::RDS::DBCluster"
 IAM_ACTIONS = frozenset({"rds:DescribeDBClusters", "rds:DescribeDBInstances"}) | BACKUP_ACTIONS
 # DescribeDBClusters also returns DocumentDB and Neptune clusters: other CloudFormation types.
 OTHER_TYPES_ENGINES = frozenset({"docdb", "neptune"})
+DOCUMENT = shapes.fields(
+    shapes.Api(
+        "rds",
+        "DescribeDBClusters",
+        "DBClusters[]",
+        ("DBClusterArn", "DBClusterIdentifier", "Engine", "DBClusterMembers[].DBInstanceIdentifier"),
+    ),
+    MemberAvailabilityZones=shapes.ZONES,
+    AwsBackup=shapes.AWS_BACKUP,
+)
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (
+    shapes.Api("rds", "DescribeDBInstances", "DBInstances[]", ("DBInstanceIdentifier", "AvailabilityZone")),
+    shapes.Api("backup", "ListProtectedResources", "Results[]", ("ResourceArn", "LastBackupTime")),
+)
 
 
 def instance_zones(client: Any, page_size: int | None, **kwargs: Any) -> dict[str, str | None]:

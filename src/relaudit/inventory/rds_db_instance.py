@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from relaudit.inventory import shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
 from relaudit.inventory.lookups import BACKUP_ACTIONS, BackupIndex
 
@@ -14,6 +15,12 @@ if TYPE_CHECKING:
 
 RESOURCE_TYPE = "AWS::RDS::DBInstance"
 IAM_ACTIONS = frozenset({"rds:DescribeDBInstances"}) | BACKUP_ACTIONS
+DOCUMENT = shapes.fields(
+    shapes.Api("rds", "DescribeDBInstances", "DBInstances[]", ("DBInstanceArn", "DBInstanceIdentifier")),
+    AwsBackup=shapes.AWS_BACKUP,
+)
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (shapes.Api("backup", "ListProtectedResources", "Results[]", ("ResourceArn", "LastBackupTime")),)
 
 
 def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:

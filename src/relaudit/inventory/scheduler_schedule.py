@@ -6,9 +6,8 @@ import datetime as dt
 import re
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
-from relaudit.inventory.base import CollectorContext, document, paginate
+from relaudit.inventory import listings, shapes
+from relaudit.inventory.base import CollectorContext, document
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -16,8 +15,14 @@ if TYPE_CHECKING:
     from relaudit.models.resource import ResourceDocument
 
 RESOURCE_TYPE = "AWS::Scheduler::Schedule"
-IAM_ACTIONS = frozenset({"scheduler:ListSchedules", "scheduler:GetSchedule"})
+IAM_ACTIONS = listings.SCHEDULE_ACTIONS
 _AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
+DOCUMENT = shapes.fields(
+    shapes.Api("scheduler", "GetSchedule", "", ("Arn", "Name", "GroupName", "EndDate", "ScheduleExpression")),
+    Finished=shapes.ANY,
+)
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (shapes.Api("scheduler", "ListSchedules", "Schedules[]", ("Name", "GroupName")),)
 
 
 def _finished(schedule: dict[str, Any], now: dt.datetime) -> bool:
@@ -41,15 +46,11 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     """Yield every schedule in every group (GetSchedule per schedule: ListSchedules omits the
     target's DeadLetterConfig and RetryPolicy) with ``Finished``: it will never fire again.
     """
-    scheduler = ctx.client("scheduler")
     now = dt.datetime.now(dt.UTC)
-    for summary in paginate(scheduler, "list_schedules", "Schedules", ctx.page_size):
-        try:
-            schedule = scheduler.get_schedule(Name=summary["Name"], GroupName=summary.get("GroupName") or "default")
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
-                continue
-            raise
+    for summary in listings.schedules(ctx):
+        schedule = listings.schedule(ctx, summary["Name"], summary.get("GroupName") or "default")
+        if schedule is None:
+            continue
         group = schedule.get("GroupName") or "default"
         properties = {**schedule, "Finished": _finished(schedule, now)}
         yield document(ctx, RESOURCE_TYPE, schedule["Arn"], f"{group}/{schedule['Name']}", properties)

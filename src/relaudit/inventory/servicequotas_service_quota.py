@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from relaudit.inventory import shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
 from relaudit.inventory.joins import guarded
 
@@ -39,6 +40,33 @@ SERVICE_CODES = (
 _PAGE = 100  # the largest MaxResults Service Quotas accepts
 _METRIC_QUERIES_MAX = 500
 _DAYS = 7
+DOCUMENT = shapes.fields(
+    shapes.Api(
+        "service-quotas",
+        "ListServiceQuotas",
+        "Quotas[]",
+        ("QuotaArn", "QuotaCode", "QuotaName", "ServiceCode", "Value", "UsageMetric"),
+    ),
+    PeakUsage=shapes.ANY,
+    UsagePercent=shapes.ANY,
+)
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (
+    shapes.Api("service-quotas", "ListAWSDefaultServiceQuotas", "Quotas[]", ("QuotaCode", "Value")),
+    shapes.Api(
+        "service-quotas",
+        "ListServiceQuotas",
+        "Quotas[]",
+        (
+            "UsageMetric.MetricName",
+            "UsageMetric.MetricNamespace",
+            "UsageMetric.MetricDimensions",
+            "UsageMetric.MetricStatisticRecommendation",
+            "Period",
+        ),
+    ),
+    shapes.Api("cloudwatch", "GetMetricData", "MetricDataResults[]", ("Id", "Values")),
+)
 
 
 def _quotas(ctx: CollectorContext, service: str) -> dict[str, dict[str, Any]]:

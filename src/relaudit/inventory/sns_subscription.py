@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 
 from botocore.exceptions import ClientError
 
-from relaudit.inventory import queue_access
+from relaudit.inventory import queue_access, shapes
 from relaudit.inventory.base import CollectorContext, document, paginate, typed_attributes
 from relaudit.inventory.joins import guarded
 
@@ -21,6 +21,22 @@ LIST_ACTIONS = frozenset({"sns:ListSubscriptions", "sns:GetSubscriptionAttribute
 IAM_ACTIONS = LIST_ACTIONS | queue_access.IAM_ACTIONS
 _JSON_ATTRIBUTES = ("RedrivePolicy", "FilterPolicy", "DeliveryPolicy", "EffectiveDeliveryPolicy")
 _GONE = {"NotFound", "NotFoundException", "ResourceNotFoundException"}
+DOCUMENT = shapes.fields(
+    shapes.Api("sns", "ListSubscriptions", "Subscriptions[]", ("SubscriptionArn", "TopicArn", "Protocol", "Endpoint")),
+    # GetSubscriptionAttributes: a string map (its keys are documented, not modelled), typed.
+    RedrivePolicy=shapes.REDRIVE_POLICY,
+    FilterPolicy=shapes.ANY,
+    DeliveryPolicy=shapes.ANY,
+    EffectiveDeliveryPolicy=shapes.ANY,
+    RawMessageDelivery=shapes.ANY,
+    PendingConfirmation=shapes.ANY,
+    ConfirmationWasAuthenticated=shapes.ANY,
+    SubscriptionRoleArn=shapes.ANY,
+    Owner=shapes.ANY,
+    DeadLetterQueue=shapes.DEAD_LETTER_QUEUE,
+)
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (shapes.Api("sns", "GetSubscriptionAttributes", "Attributes"),)
 
 
 def subscriptions(ctx: CollectorContext) -> list[dict[str, Any]]:

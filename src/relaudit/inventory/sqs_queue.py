@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from relaudit.inventory import alarm_index, events_rule, listings, queue_access, sns_subscription
+from relaudit.inventory import alarm_index, events_rule, listings, queue_access, shapes, sns_subscription
 from relaudit.inventory.base import CollectorContext, document, paginate, typed_attributes
 from relaudit.inventory.joins import guarded
 
@@ -25,6 +25,7 @@ IAM_ACTIONS = frozenset(
         *_LAMBDA_ACTIONS,
         *sns_subscription.LIST_ACTIONS,
         *events_rule.LIST_ACTIONS,
+        *listings.SCHEDULE_ACTIONS,
         *alarm_index.IAM_ACTIONS,
     }
 )
@@ -32,6 +33,74 @@ _JSON_ATTRIBUTES = ("RedrivePolicy", "RedriveAllowPolicy", "Policy")
 _ALARMED_METRICS = ("ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage")
 _CONSUMER_FIELDS = ("ConsumerFunctions", "ConsumerTimeoutMultiple")
 _DLQ_FIELDS = ("IsDeadLetterQueue", "DeadLetterSources")
+DOCUMENT = shapes.fields(
+    shapes.Attributes("sqs", "QueueAttributeName"),
+    QueueUrl=shapes.ANY,
+    QueueName=shapes.ANY,
+    RedrivePolicy=shapes.REDRIVE_POLICY,
+    RedriveAllowPolicy=shapes.fields(redrivePermission=shapes.ANY, sourceQueueArns=shapes.ANY),
+    Policy=shapes.ANY,
+    DeadLetterSources=shapes.ListOf(shapes.fields(Type=shapes.ANY, Arn=shapes.ANY)),
+    IsDeadLetterQueue=shapes.ANY,
+    DeclaresDeadLetterSources=shapes.ANY,
+    SourceQueuesMaxRetentionPeriod=shapes.ANY,
+    DeadLetterTargetExists=shapes.ANY,
+    ConsumerFunctions=shapes.ListOf(
+        shapes.fields(
+            FunctionArn=shapes.ANY, Timeout=shapes.ANY, MaximumBatchingWindowInSeconds=shapes.ANY, State=shapes.ANY
+        )
+    ),
+    ConsumerTimeoutMultiple=shapes.ANY,
+    Alarms=shapes.fields(ApproximateNumberOfMessagesVisible=shapes.ALARMS, ApproximateAgeOfOldestMessage=shapes.ALARMS),
+)
+# Raw outputs the collector reads to build its documents (not copied into them).
+READS = (
+    shapes.Api("sqs", "ListQueues", "QueueUrls[]"),
+    shapes.Api("sqs", "ListQueues", "QueueUrls[]"),
+    shapes.Api("sqs", "GetQueueAttributes", "Attributes"),
+    shapes.Api("lambda", "ListFunctions", "Functions[]", ("FunctionArn", "Timeout", "DeadLetterConfig.TargetArn")),
+    shapes.Api(
+        "lambda",
+        "ListFunctionEventInvokeConfigs",
+        "FunctionEventInvokeConfigs[]",
+        ("FunctionArn", "DestinationConfig.OnFailure.Destination"),
+    ),
+    shapes.Api(
+        "lambda",
+        "ListEventSourceMappings",
+        "EventSourceMappings[]",
+        (
+            "EventSourceArn",
+            "FunctionArn",
+            "MaximumBatchingWindowInSeconds",
+            "State",
+            "EventSourceMappingArn",
+            "UUID",
+            "DestinationConfig.OnFailure.Destination",
+        ),
+    ),
+    shapes.Api("events", "ListTargetsByRule", "Targets[]", ("DeadLetterConfig.Arn",)),
+    shapes.Api("scheduler", "ListSchedules", "Schedules[]", ("Arn", "Name", "GroupName")),
+    shapes.Api("scheduler", "GetSchedule", "", ("Target.DeadLetterConfig.Arn",)),
+    shapes.Api("sns", "ListSubscriptions", "Subscriptions[]", ("SubscriptionArn",)),
+    shapes.Api(
+        "cloudwatch",
+        "DescribeAlarms",
+        "MetricAlarms[]",
+        (
+            "AlarmName",
+            "MetricName",
+            "Namespace",
+            "Dimensions[].Name",
+            "Dimensions[].Value",
+            "Metrics[].MetricStat.Metric.MetricName",
+            "Metrics[].MetricStat.Metric.Dimensions",
+            "AlarmActions",
+            "ActionsEnabled",
+        ),
+    ),
+)
+
 
 Source = dict[str, str]  # {"Type": CloudFormation type, "Arn": ...}
 
@@ -76,6 +145,15 @@ def _lambda_dead_letter_uses(ctx: CollectorContext) -> Iterator[tuple[str, Sourc
             yield destination, {"Type": "AWS::Lambda::EventSourceMapping", "Arn": arn}
 
 
+def _schedule_dead_letter_uses(ctx: CollectorContext) -> Iterator[tuple[str, Source]]:
+    """(queue ARN, schedule) for EventBridge Scheduler targets' DLQs (GetSchedule: ListSchedules omits them)."""
+    for summary in listings.schedules(ctx):
+        schedule = listings.schedule(ctx, summary["Name"], summary.get("GroupName") or "default")
+        dlq = ((schedule or {}).get("Target") or {}).get("DeadLetterConfig") or {}
+        if dlq.get("Arn"):
+            yield dlq["Arn"], {"Type": "AWS::Scheduler::Schedule", "Arn": summary.get("Arn") or summary["Name"]}
+
+
 def _messaging_dead_letter_uses(ctx: CollectorContext) -> Iterator[tuple[str, Source]]:
     """(queue ARN, user) for SNS subscription redrive policies and EventBridge target DLQs."""
     for subscription in sns_subscription.subscriptions(ctx):
@@ -91,7 +169,7 @@ def _messaging_dead_letter_uses(ctx: CollectorContext) -> Iterator[tuple[str, So
 
 
 def _other_dead_letter_uses(ctx: CollectorContext) -> list[tuple[str, Source]]:
-    return [*_lambda_dead_letter_uses(ctx), *_messaging_dead_letter_uses(ctx)]
+    return [*_lambda_dead_letter_uses(ctx), *_messaging_dead_letter_uses(ctx), *_schedule_dead_letter_uses(ctx)]
 
 
 def _dead_letter_sources(
@@ -193,7 +271,8 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     - ``DeadLetterSources`` ``[{Type, Arn}]`` and ``IsDeadLetterQueue``: what sends the queue failed
       messages. Other queues' redrive policies always; when a check reads these fields, also Lambda
       function DLQs, Lambda async and event-source-mapping on-failure destinations, SNS subscription
-      redrive policies and EventBridge target DLQs, so a DLQ is never flagged for lacking its own;
+      redrive policies, EventBridge rule target DLQs and EventBridge Scheduler target DLQs, so a DLQ
+      is never flagged for lacking its own;
     - ``DeclaresDeadLetterSources``: its RedriveAllowPolicy names source queues;
     - ``SourceQueuesMaxRetentionPeriod``: the longest retention among queues redriving to it;
     - ``DeadLetterTargetExists``: its redrive target is a queue in this account and region that

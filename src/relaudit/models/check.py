@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 CHECK_ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)+$")
 BEST_PRACTICE_RE = r"^REL\d{2}-BP\d{2}$"
@@ -29,11 +29,17 @@ class Severity(StrEnum):
 
 
 class Status(StrEnum):
-    """The result of one check on one resource."""
+    """The result of one check on one resource.
+
+    UNKNOWN: the check concerns the resource but an input it reads could not be collected (a
+    denied or failed join); it is never a verdict, so it never replaces a stored one. Check examples
+    cannot expect it: it comes from collection, not from an expression.
+    """
 
     PASSED = "PASSED"
     FAILED = "FAILED"
     NOT_APPLICABLE = "NOT_APPLICABLE"
+    UNKNOWN = "UNKNOWN"
 
 
 class _Strict(BaseModel):
@@ -41,8 +47,14 @@ class _Strict(BaseModel):
 
 
 class References(_Strict):
-    """Equivalent controls in other tools; every field is optional."""
+    """Where the rule comes from and equivalent controls in other tools; every field is optional
+    (the built-in checks all cite ``docs``)."""
 
+    docs: str | None = Field(
+        default=None,
+        pattern=r"^https://docs\.aws\.amazon\.com/",
+        description="The AWS documentation page the rule comes from",
+    )
     securityhub: str | None = Field(default=None, description="Security Hub FSBP control id, e.g. RDS.5")
     config_rule: str | None = Field(default=None, description="AWS Config managed rule, e.g. rds-multi-az-support")
     prowler: str | None = Field(default=None, description="Prowler check id")
@@ -61,7 +73,12 @@ class Example(_Strict):
     """A resource document and the status the check must give it; the catalog test runs these."""
 
     name: str = Field(min_length=1)
-    expect: Status
+    expect: Literal[Status.PASSED, Status.FAILED, Status.NOT_APPLICABLE] = Field(
+        description=(
+            "The status the check gives this document. Never UNKNOWN: that status comes from an input"
+            " the collector could not read (see the resource's _unavailable), not from an expression"
+        )
+    )
     resource: dict[str, Any]
 
 
@@ -80,6 +97,13 @@ class CheckDefinition(_Strict):
     parameters: dict[str, Any] = Field(
         default_factory=dict, description="Thresholds, readable in expressions as _params.<name>"
     )
+    graph: bool = Field(
+        default=False,
+        description="Evaluated on the resource's workload-graph document (Graph.*), not its resource document",
+    )
+    path: str | None = Field(
+        default=None, description="Graph checks: JMESPath giving a failing finding's path (ARNs in order)"
+    )
     remediation: Remediation
     examples: list[Example] = Field(min_length=2)
 
@@ -95,6 +119,13 @@ class CheckDefinition(_Strict):
     def _no_ensure(cls, value: str) -> str:
         if value.lower().startswith("ensure"):
             raise ValueError("state the desired state instead of starting with 'Ensure'")
+        return value
+
+    @field_validator("path")
+    @classmethod
+    def _path_needs_graph(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and not info.data.get("graph"):
+            raise ValueError("a path is read from the graph document: set graph: true")
         return value
 
     @field_validator("examples")

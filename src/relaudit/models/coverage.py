@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 # A gap's region or resource_type when the whole scope could not be read: an account whose role
 # could not be assumed is (account, "*", "*"), or (account, region, "*") for each requested region.
@@ -10,7 +10,12 @@ ALL = "*"
 
 
 class CoverageGap(BaseModel):
-    """One (account, region, resource type) unit that could not be read completely."""
+    """What an (account, region, resource type) collection unit could not read.
+
+    With no ``fields``, the unit itself failed: none of its resources were read and no check of
+    its type is judged there. With ``fields``, one join failed: the resources were read, and only
+    the checks reading one of those fields are UNKNOWN in that scope.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -19,3 +24,6 @@ class CoverageGap(BaseModel):
     resource_type: str
     error_code: str
     message: str
+    fields: tuple[str, ...] = Field(
+        default=(), description="Document fields a failed join would have filled; empty when the unit failed"
+    )

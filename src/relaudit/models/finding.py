@@ -42,6 +42,8 @@ class Finding(BaseModel):
     references: References
     remediation_text: str
     remediation_url: str
+    # Graph findings on a path (a chain, a loop, an uncaptured async path): its ARNs in order.
+    path: list[str] | None = None
     # Issue 18 (relaudit.policy): an exception keeps the status, and the tier the resource was judged under.
     suppression: Suppression | None = None
     tier: str | None = None
@@ -57,6 +59,9 @@ class SinkReport(BaseModel):
     archived: int = Field(default=0, description="Of those, findings archived (resource gone or check not applicable)")
     unchanged: int = Field(default=0, description="Security Hub: unchanged findings not re-sent (re-send policy)")
     not_applicable: int = Field(default=0, description="Security Hub: NOT_APPLICABLE findings, never sent")
+    unknown: int = Field(
+        default=0, description="UNKNOWN findings: never sent to Security Hub; a stored verdict is kept as it was"
+    )
     not_enabled: int = Field(default=0, description="Security Hub: findings in regions where it is not enabled")
     workflow: int = Field(default=0, description="Security Hub: Workflow set SUPPRESSED, or back to NEW")
     workflow_failed: int = Field(default=0, description="Security Hub: Workflow updates that still failed")

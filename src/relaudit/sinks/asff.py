@@ -39,6 +39,7 @@ ASFF_RESOURCE_TYPES: dict[str, str] = {
     "AWS::AutoScaling::LaunchConfiguration": "AwsAutoScalingLaunchConfiguration",
     "AWS::Backup::BackupPlan": "AwsBackupBackupPlan",
     "AWS::Backup::BackupVault": "AwsBackupBackupVault",
+    "AWS::CloudFormation::Stack": "AwsCloudFormationStack",
     "AWS::CloudFront::Distribution": "AwsCloudFrontDistribution",
     "AWS::CloudWatch::Alarm": "AwsCloudWatchAlarm",
     "AWS::DMS::ReplicationInstance": "AwsDmsReplicationInstance",
@@ -54,6 +55,7 @@ ASFF_RESOURCE_TYPES: dict[str, str] = {
     "AWS::ECS::TaskDefinition": "AwsEcsTaskDefinition",
     "AWS::EFS::AccessPoint": "AwsEfsAccessPoint",
     "AWS::EKS::Cluster": "AwsEksCluster",
+    "AWS::IAM::Role": "AwsIamRole",
     "AWS::ElasticBeanstalk::Environment": "AwsElasticBeanstalkEnvironment",
     "AWS::ElasticLoadBalancing::LoadBalancer": "AwsElbLoadBalancer",
     "AWS::ElasticLoadBalancingV2::LoadBalancer": "AwsElbv2LoadBalancer",
@@ -136,7 +138,21 @@ def _product_fields(finding: Finding) -> dict[str, str]:
     return {key[:128]: clip(value, 2048) for key, value in fields.items() if value.strip()}
 
 
+_MAX_RESOURCES = 32  # ASFF's limit per finding
+
+
+def _path_resources(finding: Finding, partition: str) -> list[dict[str, Any]]:
+    """A graph finding's other path resources (ASFF lists a finding's related resources beside its own)."""
+    others = [arn for arn in dict.fromkeys(finding.path or []) if arn != finding.resource_arn]
+    return [
+        {"Type": OTHER, "Id": arn, "Partition": partition, "Region": (arn.split(":")[3:4] or [""])[0] or finding.region}
+        for arn in others[: _MAX_RESOURCES - 1]
+    ]
+
+
 def _compliance_status(status: Status, record_state: RecordState) -> ComplianceStatus:
+    if status is Status.UNKNOWN:
+        raise ValueError("an UNKNOWN finding is never sent to Security Hub")
     if status is Status.NOT_APPLICABLE:
         if record_state != "ARCHIVED":
             raise ValueError("a NOT_APPLICABLE finding is never sent to Security Hub active")
@@ -167,7 +183,7 @@ def to_asff(
         record_state: ``ARCHIVED`` when the resource is gone or the check no longer applies.
 
     Raises:
-        ValueError: ``finding`` is NOT_APPLICABLE and ``record_state`` is ACTIVE.
+        ValueError: ``finding`` is UNKNOWN, or NOT_APPLICABLE and ``record_state`` is ACTIVE.
     """
     compliance = _compliance_status(finding.status, record_state)
     partition = partition_of(finding.resource_arn)
@@ -207,7 +223,8 @@ def to_asff(
                 "Partition": partition,
                 "Region": finding.region,
                 "Details": {"Other": {"Name": clip(resource_name, 1024), "Type": clip(finding.resource_type, 1024)}},
-            }
+            },
+            *_path_resources(finding, partition),
         ],
         "Compliance": {
             "Status": compliance,

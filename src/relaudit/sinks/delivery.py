@@ -119,6 +119,7 @@ def _securityhub_report(
         archived=archived,
         unchanged=sum(1 for t in transitions if t.unchanged),
         not_applicable=sum(1 for f in result.findings if f.status is Status.NOT_APPLICABLE),
+        unknown=sum(1 for f in result.findings if f.status is Status.UNKNOWN),
         not_enabled=len(outcome.not_enabled),
         undelivered=len(outcome.failed) + state_lost,
         errors=dict(errors),
@@ -205,7 +206,7 @@ def deliver(
     for finding in result.findings:
         if (finding.account_id, finding.region) in unreadable:
             code = f"StateUnavailable:{unreadable[(finding.account_id, finding.region)]}"
-            if securityhub and finding.status is not Status.NOT_APPLICABLE:
+            if securityhub and finding.status not in (Status.NOT_APPLICABLE, Status.UNKNOWN):
                 lose(finding.id, "securityhub", code)
             lose(finding.id, "dynamodb", code)
             ddb_errors["StateUnavailable"] += 1
@@ -246,6 +247,7 @@ def deliver(
             delivered=len(writes.written),
             archived=len((archived_now & writes.written) - failed_ddb),
             history=len(history.written),
+            unknown=sum(1 for f in result.findings if f.status is Status.UNKNOWN),
             superseded=len(writes.superseded),
             undelivered=len(failed_ddb) + sum(1 for f in result.findings if (f.account_id, f.region) in unreadable),
             errors=dict(ddb_errors),

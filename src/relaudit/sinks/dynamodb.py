@@ -3,7 +3,7 @@
 Item layout (keys from :mod:`relaudit.sinks.table_schema`):
 
 - current finding: pk ``FINDING#<id>``, sk ``CURRENT``; by-scope gsi1pk ``SCOPE#<account>#<region>``,
-  gsi1sk ``<check_id>#<id>``; by-status gsi2pk ``STATUS#<PASSED|FAILED|NOT_APPLICABLE|ARCHIVED>``,
+  gsi1sk ``<check_id>#<id>``; by-status gsi2pk ``STATUS#<PASSED|FAILED|NOT_APPLICABLE|UNKNOWN|ARCHIVED>``,
   gsi2sk ``<severity rank>#<account>#<region>#<check_id>#<id>``. Written with PutItem conditional on
   ``updated_at`` (an older writer never overwrites a newer state), so re-runs are idempotent.
 - history event (a status transition): pk ``FINDING#<id>``, sk ``HIST#<time>#<event>``; gsi1pk
@@ -26,6 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from relaudit.errors import RelauditError
+from relaudit.models.check import Status
 from relaudit.models.finding import Finding
 from relaudit.sinks import table_schema
 from relaudit.sinks.asff import iso, parse_iso
@@ -138,9 +139,10 @@ def stored_finding(item: dict[str, Any]) -> StoredFinding:
         ValueError: The item is not a valid current-finding item.
     """
     try:
-        # Optional fields (suppression, tier) are absent from items written before them, or when None.
+        # An optional field (a graph finding's path; suppression, tier) is absent from items written
+        # without it, or before it existed.
         finding = Finding.model_validate({name: item[name] for name in _FINDING_FIELDS if name in item})
-    except (KeyError, ValidationError) as exc:
+    except ValidationError as exc:
         raise ValueError(f"not a finding item: {exc}") from exc
     return StoredFinding(
         finding=finding,
@@ -183,6 +185,7 @@ def history_item(event: HistoryEvent, history_ttl: dt.timedelta) -> dict[str, An
         "severity": f.severity.value,
         "resource_arn": f.resource_arn,
         "resource_name": f.resource_name,
+        "reason": f.reason if event.status is Status.UNKNOWN else None,  # which input was missing, and why
         # Who suppressed it (config or tag), why and until when; the tier it was judged under.
         "suppression": f.suppression.model_dump(mode="json") if f.suppression else None,
         "tier": f.tier,
@@ -255,7 +258,7 @@ class FindingsTable:
         )
 
     def by_status(self, status: str, min_rank: int | None = None) -> list[dict[str, Any]]:
-        """Current findings with ``status`` (PASSED, FAILED, NOT_APPLICABLE or ARCHIVED), most severe first."""
+        """Current findings with ``status`` (PASSED, FAILED, NOT_APPLICABLE, UNKNOWN or ARCHIVED), most severe first."""
         condition = "gsi2pk = :p"
         values = {":p": f"STATUS#{status}"}
         if min_rank is not None:

@@ -10,6 +10,10 @@ Rules:
   resolved); ``resolved_at`` records when.
 - NOT_APPLICABLE is never sent to Security Hub; if Security Hub holds an active finding for it
   (the check applied before), that finding is archived with Compliance NOT_AVAILABLE.
+- UNKNOWN (an input could not be read) is not a verdict: a stored finding keeps its verdict and
+  record state, is neither re-sent nor archived, and only gets an ``UNKNOWN`` history event (each
+  run it stays unknown); a finding never stored before is stored as UNKNOWN and not sent to
+  Security Hub.
 - Re-send policy: a finding whose ASFF content (everything but UpdatedAt/LastObservedAt) is what
   Security Hub last acknowledged is not re-sent, unless that acknowledgement is older than the
   refresh interval (default 7 days, far inside Security Hub's 90-day expiry).
@@ -32,7 +36,7 @@ if TYPE_CHECKING:
 
 RecordState = Literal["ACTIVE", "ARCHIVED"]
 # SUPPRESSED / UNSUPPRESSED (relaudit.policy): the finding's suppression changed, its status did not.
-EventName = Literal["NEW", "STATUS_CHANGED", "ARCHIVED", "REAPPEARED", "SUPPRESSED", "UNSUPPRESSED"]
+EventName = Literal["NEW", "STATUS_CHANGED", "ARCHIVED", "REAPPEARED", "UNKNOWN", "SUPPRESSED", "UNSUPPRESSED"]
 _SUPPRESSION_EVENTS = frozenset({"SUPPRESSED", "UNSUPPRESSED"})
 Scope = frozenset[tuple[str, str, str]]  # completed (account, region, check id) units
 DEFAULT_REFRESH = dt.timedelta(days=7)
@@ -151,6 +155,20 @@ def _event(previous: StoredFinding | None, finding: Finding) -> EventName | None
     return None
 
 
+def _unknown(finding: Finding, previous: StoredFinding, now: dt.datetime, run_id: str) -> Transition:
+    """A stored finding this run could not judge: left as stored, one history event says why."""
+    event = HistoryEvent(
+        finding=finding,
+        at=next_update(now, previous.updated_at),
+        event="UNKNOWN",
+        status=Status.UNKNOWN,
+        previous_status=previous.finding.status,
+        record_state=previous.record_state,
+        run_id=run_id,
+    )
+    return Transition(state=previous, previous=previous, event=event, write=False)
+
+
 def _current(
     finding: Finding,
     previous: StoredFinding | None,
@@ -159,6 +177,8 @@ def _current(
     securityhub: bool,
     refresh: dt.timedelta,
 ) -> Transition:
+    if finding.status is Status.UNKNOWN and previous is not None:
+        return _unknown(finding, previous, now, run_id)
     at = next_update(now, previous.updated_at if previous else None)
     event = _event(previous, finding)
     state = StoredFinding(
@@ -189,7 +209,7 @@ def _current(
             record_state="ACTIVE",
             run_id=run_id,
         )
-    if not securityhub:
+    if not securityhub or finding.status is Status.UNKNOWN:
         return Transition(state=state, previous=previous, event=history)
     if finding.status is Status.NOT_APPLICABLE:
         if previous is None or previous.sh_record_state != "ACTIVE":

@@ -1,20 +1,17 @@
-"""Render an audit result or the catalog for a terminal (table) or a machine (JSON)."""
+"""Render an audit result or the catalog as plain text or JSON (the terminal view of findings is
+:mod:`relaudit.report.terminal`, which ends with :func:`footer_text`)."""
 
 from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any
 
-from relaudit.models.check import Status
-
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import TextIO
 
     from relaudit.catalog.loader import CompiledCheck
-    from relaudit.models.finding import AuditResult, Finding
-
-_STATUS_ORDER = {Status.FAILED: 0, Status.PASSED: 1, Status.NOT_APPLICABLE: 2}
+    from relaudit.models.finding import AuditResult
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -58,28 +55,16 @@ def write_result_json(result: AuditResult, out: TextIO) -> None:
     out.write("\n}")
 
 
-def result_table(result: AuditResult, show_not_applicable: bool = False) -> str:
-    """Findings (failed first, then by severity), coverage gaps, and the summary."""
-    shown = [f for f in result.findings if show_not_applicable or f.status is not Status.NOT_APPLICABLE]
-    findings = [f for f in shown if f.suppression is None]
-    suppressed = [f for f in shown if f.suppression is not None]
-    findings.sort(key=lambda f: (_STATUS_ORDER[f.status], -f.severity.rank, f.check_id, f.resource_arn))
-    rows: list[tuple[str, ...]] = [
-        (f.status.value, f.severity.value, f.check_id, f.region, f.resource_name) for f in findings
-    ]
-    headers: tuple[str, ...] = ("STATUS", "SEVERITY", "CHECK", "REGION", "RESOURCE")
+def footer_text(result: AuditResult) -> str:
+    """What follows the findings in the terminal view: coverage gaps, the summary, and the sinks."""
     gap_rows: list[tuple[str, ...]] = [
         (g.region, g.resource_type, g.error_code, g.message[:80]) for g in result.coverage_gaps
     ]
     gap_headers: tuple[str, ...] = ("REGION", "TYPE", "ERROR", "MESSAGE")
     if len(result.summary.accounts) > 1:  # several accounts (--org, --accounts): say whose
-        rows = [(*row, f.account_id) for row, f in zip(rows, findings, strict=True)]
-        headers = (*headers, "ACCOUNT")
         gap_rows = [(g.account_id, *row) for row, g in zip(gap_rows, result.coverage_gaps, strict=True)]
         gap_headers = ("ACCOUNT", *gap_headers)
-    parts = [table(headers, rows)]
-    if suppressed:
-        parts.append(suppressed_table(suppressed, several_accounts=len(result.summary.accounts) > 1))
+    parts = []
     if result.coverage_gaps:
         parts.append("Coverage gaps (not audited):\n" + table(gap_headers, gap_rows))
     s = result.summary
@@ -92,27 +77,9 @@ def result_table(result: AuditResult, show_not_applicable: bool = False) -> str:
         f"Findings: {counts}\nFailed by severity: {failed}\nSuppressed: {s.suppressed}\n"
         f"Coverage gaps: {s.coverage_gaps}"
     )
-    if s.policy_notes:
-        parts.append("Policy notes:\n" + "\n".join(f"  {note}" for note in s.policy_notes))
     if s.sinks:
         parts.append(sinks_text(result))
     return "\n\n".join(parts)
-
-
-def suppressed_table(findings: Sequence[Finding], several_accounts: bool = False) -> str:
-    """Suppressed findings, apart from the others: what, by which source, until when, and why."""
-    ordered = sorted(findings, key=lambda f: (-f.severity.rank, f.check_id, f.resource_arn))
-    headers: tuple[str, ...] = ("STATUS", "SEVERITY", "CHECK", "REGION", "RESOURCE", "BY", "UNTIL", "REASON")
-    rows: list[tuple[str, ...]] = []
-    for f, rule in ((f, f.suppression) for f in ordered):
-        if rule is None:
-            continue
-        until = rule.expires.isoformat() if rule.expires else "-"
-        row = (f.status.value, f.severity.value, f.check_id, f.region, f.resource_name, rule.source, until, rule.reason)
-        rows.append((*row, f.account_id) if several_accounts else row)
-    if several_accounts:
-        headers = (*headers, "ACCOUNT")
-    return f"Suppressed ({len(rows)}):\n" + table(headers, rows)
 
 
 def sinks_text(result: AuditResult) -> str:

@@ -5,7 +5,7 @@ prefix in gsi1pk/gsi2pk):
 
 - current finding: pk ``FINDING#<id>``, sk ``CURRENT``;
   by-scope gsi1pk ``SCOPE#<account>#<region>``, gsi1sk ``<check>#<id>``;
-  by-status gsi2pk ``STATUS#<PASSED|FAILED|NOT_APPLICABLE|ARCHIVED>``,
+  by-status gsi2pk ``STATUS#<PASSED|FAILED|NOT_APPLICABLE|UNKNOWN|ARCHIVED>``,
   gsi2sk ``<rank>#<account>#<region>#<check>#<id>``.
 - history event: pk ``FINDING#<id>``, sk ``HIST#<time>#<event>``;
   by-scope gsi1pk ``RESOURCE#<arn>``, gsi1sk ``<time>#<check>``;

@@ -9,6 +9,7 @@ import pytest
 from relaudit.inventory import load_collector
 from relaudit.inventory.base import CollectorContext
 from relaudit.models.resource import ResourceDocument
+from tests.support.shape_walk import document_spec, field_of
 
 ACCOUNT = "123456789012"
 
@@ -21,6 +22,9 @@ def collect(factory: Any) -> Any:
         ctx = CollectorContext(ACCOUNT, region, factory.bound(region), "aws", page_size)
         docs = list(load_collector(resource_type).collect(ctx))
         assert len({d.arn for d in docs}) == len(docs), "duplicate resources"
+        declared = document_spec(resource_type)
+        for name in {key for doc in docs for key in doc.properties}:
+            field_of(declared, name, f"{resource_type} yields {name!r}: declare it in the collector's DOCUMENT")
         return {d.name: d for d in docs}
 
     return run

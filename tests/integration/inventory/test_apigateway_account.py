@@ -43,3 +43,22 @@ def test_one_document_summing_stage_limits(aws: None, collect: Any) -> None:
 def test_no_apis_still_one_document(aws: None, collect: Any) -> None:
     docs = collect("AWS::ApiGateway::Account", region="eu-west-1")
     assert docs["apigateway-account/eu-west-1"].properties["StageCount"] == 0
+
+
+def test_inherited_stage_throttles_add_nothing_to_the_budget(aws: None, collect: Any, factory: Any) -> None:
+    from .test_apigateway_stages import _as_aws_writes_inherited_throttle
+
+    apigw = boto3.client("apigateway", region_name="us-east-1")
+    for name in ("orders", "billing"):
+        api = rest_api_with_stage(apigw, name)
+        apigw.update_stage(
+            restApiId=api,
+            stageName="prod",
+            patchOperations=[{"op": "replace", "path": "/*/*/metrics/enabled", "value": "true"}],
+        )
+    _as_aws_writes_inherited_throttle(factory)
+
+    doc = collect("AWS::ApiGateway::Account")["apigateway-account/us-east-1"].properties
+
+    # Two logging stages used to count 10,000 each: 200% of the account, a false FAILED.
+    assert (doc["ThrottledStageCount"], doc["StageRateLimitSum"]) == (0, 0)

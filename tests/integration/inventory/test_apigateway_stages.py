@@ -139,3 +139,49 @@ def test_http_api_routes_and_lambda_timeouts(aws: None, collect: Any) -> None:
             "FunctionTimeoutInMillis": 120000,
         }
     ]
+
+
+def _as_aws_writes_inherited_throttle(factory: Any) -> None:
+    """moto writes 1,000 rps / burst 2,000 into a method setting made for logging alone; AWS writes
+    the account's throttle (GetAccount: 10,000 / 5,000 by default). Rewrite moto's numbers as AWS's."""
+
+    def rewrite(parsed: dict[str, Any], **_: Any) -> None:
+        for stage in parsed.get("item") or [parsed]:
+            for setting in (stage.get("methodSettings") or {}).values():
+                if (setting.get("throttlingRateLimit"), setting.get("throttlingBurstLimit")) == (1000.0, 2000):
+                    setting.update(throttlingRateLimit=10000.0, throttlingBurstLimit=5000)
+
+    factory.client("apigateway", "us-east-1").meta.events.register("after-call.apigateway.GetStages", rewrite)
+
+
+def test_logging_only_stage_carries_no_throttle_of_its_own(aws: None, collect: Any, factory: Any) -> None:
+    from .catalog_support import verdicts
+
+    apigw = boto3.client("apigateway", region_name="us-east-1")
+    logged = rest_api_with_stage(apigw, "logged")
+    limited = rest_api_with_stage(apigw, "limited")
+    apigw.update_stage(
+        restApiId=logged,
+        stageName="prod",
+        patchOperations=[{"op": "replace", "path": "/*/*/logging/loglevel", "value": "INFO"}],
+    )
+    apigw.update_stage(
+        restApiId=limited,
+        stageName="prod",
+        patchOperations=[
+            {"op": "replace", "path": "/*/*/logging/loglevel", "value": "INFO"},
+            {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "300"},
+        ],
+    )
+    _as_aws_writes_inherited_throttle(factory)
+
+    docs = collect("AWS::ApiGateway::Stage")
+
+    assert docs["logged/prod"].properties["methodSettings"]["*/*"]["throttlingRateLimit"] == 10000.0
+    assert docs["logged/prod"].properties["DefaultThrottlingRateLimit"] is None
+    assert docs["limited/prod"].properties["DefaultThrottlingRateLimit"] == 300.0
+    assert {m["ThrottlingRateLimit"] for m in docs["logged/prod"].properties["Methods"]} == {None}
+    assert verdicts("apigateway-stage-throttling-configured", docs) == {
+        "logged/prod": "FAILED",
+        "limited/prod": "PASSED",
+    }

@@ -92,3 +92,40 @@ def test_table_deleted_between_list_and_describe_is_skipped(aws: None, factory: 
     assert sorted(docs) == ["kept"]
     assert docs["kept"].properties["AwsBackup"] == {"LastBackupTime": None, "LastBackupAgeDays": None}
     stubber.assert_no_pending_responses()
+
+
+def test_global_secondary_index_capacity_is_judged(aws: None, collect: Any) -> None:
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    throughput = {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}
+    index = {
+        "KeySchema": KEY["KeySchema"],
+        "Projection": {"ProjectionType": "KEYS_ONLY"},
+        "ProvisionedThroughput": throughput,
+    }
+    for name in ("index-fixed", "index-scaled"):
+        dynamodb.create_table(
+            TableName=name,
+            BillingMode="PROVISIONED",
+            ProvisionedThroughput=throughput,
+            GlobalSecondaryIndexes=[{"IndexName": "by-day", **index}],
+            **KEY,
+        )
+    autoscaling = boto3.client("application-autoscaling", region_name="us-east-1")
+    targets = [(f"table/{name}", "table") for name in ("index-fixed", "index-scaled")]
+    targets.append(("table/index-scaled/index/by-day", "index"))
+    for resource, kind in targets:
+        for capacity in ("Read", "Write"):
+            autoscaling.register_scalable_target(
+                ServiceNamespace="dynamodb",
+                ResourceId=resource,
+                ScalableDimension=f"dynamodb:{kind}:{capacity}CapacityUnits",
+                MinCapacity=5,
+                MaxCapacity=50,
+            )
+
+    # One page: moto 5.2's DescribeScalableTargets repeats its NextToken past four targets.
+    docs = collect("AWS::DynamoDB::Table", page_size=None)
+
+    assert docs["index-fixed"].properties["IndexesWithoutAutoScaling"] == ["by-day"]
+    assert docs["index-scaled"].properties["IndexesWithoutAutoScaling"] == []
+    assert verdicts("dynamodb-table-capacity-autoscaling", docs) == {"index-fixed": "FAILED", "index-scaled": "PASSED"}

@@ -69,3 +69,49 @@ def test_rules_on_every_bus_with_targets(aws: None, collect: Any, calls: Any) ->
     assert docs["nightly-0"].properties["TargetCount"] == 0
     assert seen.count("ListRules") >= 3, "rules on the default bus span two pages of 2"
     assert seen.count("ListTargetsByRule") >= 5, "three targets span two pages of 2"
+
+
+def test_cloudtrail_enabled_rule_and_bus_forwarding_judged(aws: None, collect: Any) -> None:
+    from .catalog_support import verdicts
+
+    events = boto3.client("events", region_name="us-east-1")
+    pattern = json.dumps({"source": ["aws.s3"]})
+    # PutRule's third state: enabled, and matching management events CloudTrail delivers read-only.
+    events.put_rule(Name="audit", EventPattern=pattern, State="ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")
+    events.put_targets(Rule="audit", Targets=[{"Id": "a", "Arn": f"{FUNCTION}-audit"}])
+    events.put_rule(Name="forward", EventPattern=pattern)
+    central = "arn:aws:events:us-east-1:444455556666:event-bus/central"
+    role = f"arn:aws:iam::{ACCOUNT}:role/forwarder"
+    events.put_targets(Rule="forward", Targets=[{"Id": "bus", "Arn": central, "RoleArn": role}])
+
+    docs = collect("AWS::Events::Rule")
+
+    assert docs["audit"].properties["State"] == "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
+    retry = verdicts("events-rule-targets-retry-policy-set", docs)
+    assert retry == {"audit": "FAILED", "forward": "NOT_APPLICABLE"}, "a bus target can never take a RetryPolicy"
+    assert verdicts("events-rule-targets-dlq-configured", docs) == {"audit": "FAILED", "forward": "FAILED"}
+
+
+def test_dlq_policy_with_arn_equals_wildcard_allows_delivery(aws: None, collect: Any) -> None:
+    """IAM's ArnEquals takes wildcards exactly as ArnLike does (relaudit used to compare it as a
+    plain string and flag the queue as refusing EventBridge: a false FAILED)."""
+    from .catalog_support import verdicts
+
+    policy = json.loads(allow_events("unused"))
+    policy["Statement"][0]["Condition"] = {"ArnEquals": {"aws:SourceArn": f"arn:aws:events:us-east-1:{ACCOUNT}:rule/*"}}
+    _, open_dlq = queue("open-dlq", Policy=json.dumps(policy))
+    policy["Statement"][0]["Condition"] = {
+        "ArnEquals": {"aws:SourceArn": f"arn:aws:events:us-east-1:{ACCOUNT}:rule/x*"}
+    }
+    _, narrow_dlq = queue("narrow-dlq", Policy=json.dumps(policy))
+    events = boto3.client("events", region_name="us-east-1")
+    for name, dlq in (("orders", open_dlq), ("billing", narrow_dlq)):
+        events.put_rule(Name=name, ScheduleExpression="rate(1 hour)")
+        events.put_targets(
+            Rule=name, Targets=[{"Id": "t", "Arn": f"{FUNCTION}-{name}", "DeadLetterConfig": {"Arn": dlq}}]
+        )
+
+    docs = collect("AWS::Events::Rule")
+
+    assert docs["orders"].properties["Targets"][0]["DeadLetterQueue"]["AllowsDelivery"] is True
+    assert verdicts("events-rule-target-dlqs-deliverable", docs) == {"orders": "PASSED", "billing": "FAILED"}

@@ -137,10 +137,11 @@ def test_triggers_alarms_and_throttles(lam: Any, make_function: Any, collect: An
     docs = collect("AWS::Lambda::Function")
 
     topic = docs["on-topic"].properties
-    assert topic["Triggers"] == {"Principals": ["sns.amazonaws.com"], "Async": True, "Api": False}
+    assert topic["Triggers"] == {"Principals": ["sns.amazonaws.com"], "Async": True, "Api": False, "Qualifier": None}
     assert docs["behind-api"].properties["Triggers"]["Api"] is True
-    assert docs["url"].properties["Triggers"] == {"Principals": ["function-url"], "Async": False, "Api": True}
-    assert docs["quiet"].properties["Triggers"] == {"Principals": [], "Async": False, "Api": False}
+    assert docs["url"].properties["Triggers"]["Principals"] == ["function-url"]
+    assert docs["url"].properties["Triggers"]["Api"] is True
+    assert docs["quiet"].properties["Triggers"] == {"Principals": [], "Async": False, "Api": False, "Qualifier": None}
     assert topic["Alarms"]["Errors"] == [{"AlarmName": "on-topic-errors", "Actionable": True, "MetricName": "Errors"}]
     assert topic["Alarms"]["Throttles"][0]["Actionable"] is False, "no ALARM action"
     assert docs["quiet"].properties["Alarms"] == {"Errors": [], "Throttles": []}
@@ -190,3 +191,118 @@ def test_refused_joins_leave_fields_out(make_function: Any, factory: Any) -> Non
     assert all("Triggers" not in d.properties and "ThrottlesLast7Days" not in d.properties for d in docs)
     assert all(d.properties["Alarms"] == {"Errors": [], "Throttles": []} for d in docs)
     assert seen.count("GetPolicy") == 1, "one refusal is enough"
+
+
+def _per_qualifier_like_aws(factory: Any, function: str) -> None:
+    """moto 5.2 keeps one policy and one event invoke config per function whatever the Qualifier:
+    GetPolicy without a qualifier returns the alias's statements, and ListFunctionEventInvokeConfigs
+    names the unqualified function for a config put on an alias. AWS keeps them per qualifier, so
+    these hooks answer as AWS does: each policy holds only its qualifier's statements, and the
+    alias's config carries the alias ARN."""
+    client = factory.client("lambda", "us-east-1")
+    asked: dict[str, str] = {}
+
+    def remember(params: dict[str, Any], **_: Any) -> None:
+        asked["qualifier"] = (params.get("query_string") or {}).get("Qualifier", "")
+
+    def policy(parsed: dict[str, Any], **_: Any) -> None:
+        document = json.loads(parsed.get("Policy") or "{}")
+        suffix = f":{asked['qualifier']}" if asked["qualifier"] else ""
+        document["Statement"] = [
+            s for s in document.get("Statement", []) if s["Resource"].endswith(f"function:{function}{suffix}")
+        ]
+        parsed["Policy"] = json.dumps(document)
+
+    def configs(parsed: dict[str, Any], **_: Any) -> None:
+        for config in parsed.get("FunctionEventInvokeConfigs", []):
+            if config["FunctionArn"].endswith(f":function:{function}"):
+                config["FunctionArn"] += ":live"
+
+    client.meta.events.register("before-call.lambda.GetPolicy", remember)
+    client.meta.events.register("after-call.lambda.GetPolicy", policy)
+    client.meta.events.register("after-call.lambda.ListFunctionEventInvokeConfigs", configs)
+
+
+def test_sam_auto_publish_alias_is_judged_on_the_alias(
+    lam: Any, make_function: Any, collect: Any, factory: Any
+) -> None:
+    """SAM's AutoPublishAlias puts the invoke permissions and the event invoke config on the alias."""
+    from .catalog_support import verdicts
+
+    make_function("sam", Timeout=300)
+    version = lam.publish_version(FunctionName="sam")["Version"]
+    lam.create_alias(FunctionName="sam", Name="live", FunctionVersion=version)
+    for sid, principal in (("sns", "sns.amazonaws.com"), ("api", "apigateway.amazonaws.com")):
+        lam.add_permission(
+            FunctionName="sam", Qualifier="live", StatementId=sid, Action="lambda:InvokeFunction", Principal=principal
+        )
+    lam.put_function_event_invoke_config(
+        FunctionName="sam",
+        Qualifier="live",
+        MaximumRetryAttempts=0,
+        MaximumEventAgeInSeconds=600,
+        DestinationConfig={"OnFailure": {"Destination": "arn:aws:sqs:us-east-1:123456789012:failures"}},
+    )
+    _per_qualifier_like_aws(factory, "sam")
+
+    docs = collect("AWS::Lambda::Function")
+
+    sam = docs["sam"].properties
+    assert sam["Triggers"] == {
+        "Principals": ["apigateway.amazonaws.com", "sns.amazonaws.com"],
+        "Async": True,
+        "Api": True,
+        "Qualifier": "live",
+    }
+    assert sam["EventInvokeConfig"]["FunctionArn"].endswith(":sam:live")
+    expected = {
+        "lambda-function-async-failure-captured": "PASSED",
+        "lambda-function-async-retry-attempts-set": "PASSED",
+        "lambda-function-async-event-age-bounded": "PASSED",
+        "lambda-function-request-path-timeout-bounded": "FAILED",  # 300 s behind an API
+    }
+    assert {check: verdicts(check, docs)["sam"] for check in expected} == expected
+
+
+def test_invokers_decide_async_and_concurrency_checks(lam: Any, make_function: Any, collect: Any) -> None:
+    from .catalog_support import verdicts
+    from .lambda_support import queue
+
+    nightly = make_function("nightly")
+    make_function("consumer")
+    make_function("capped")
+    make_function("backend")
+    make_function("orphan")
+    boto3.client("scheduler", region_name="us-east-1").create_schedule(
+        Name="nightly",
+        ScheduleExpression="rate(1 day)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": nightly, "RoleArn": "arn:aws:iam::123456789012:role/scheduler"},
+    )
+    for name, scaling in (("consumer", None), ("capped", {"MaximumConcurrency": 20})):
+        _, source = queue(f"{name}-in")
+        lam.create_event_source_mapping(
+            EventSourceArn=source, FunctionName=name, **({"ScalingConfig": scaling} if scaling else {})
+        )
+    lam.add_permission(
+        FunctionName="backend", StatementId="api", Action="lambda:InvokeFunction", Principal="apigateway.amazonaws.com"
+    )
+
+    docs = collect("AWS::Lambda::Function")
+
+    assert docs["nightly"].properties["Triggers"]["Principals"] == ["scheduler.amazonaws.com"]
+    assert docs["capped"].properties["EventSourceMappings"][0]["ScalingConfig"] == {"MaximumConcurrency": 20}
+    assert verdicts("lambda-function-async-failure-captured", docs) == {
+        "nightly": "FAILED",  # Scheduler invokes asynchronously through its role
+        "consumer": "NOT_APPLICABLE",
+        "capped": "NOT_APPLICABLE",
+        "backend": "NOT_APPLICABLE",
+        "orphan": "NOT_APPLICABLE",
+    }
+    assert verdicts("lambda-function-reserved-concurrency-set", docs) == {
+        "nightly": "FAILED",
+        "consumer": "FAILED",
+        "capped": "PASSED",  # the mapping's MaximumConcurrency is its ceiling
+        "backend": "NOT_APPLICABLE",
+        "orphan": "NOT_APPLICABLE",
+    }

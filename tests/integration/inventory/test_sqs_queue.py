@@ -145,7 +145,7 @@ def test_dead_letter_joins_only_when_a_check_reads_them(aws: None, factory: Any)
     sqs = boto3.client("sqs", region_name="us-east-1")
     sqs.create_queue(QueueName="solo")
     seen: list[str] = []
-    for service in ("lambda", "sns", "events", "cloudwatch"):
+    for service in ("lambda", "sns", "events", "scheduler", "cloudwatch"):
         factory.client(service, "us-east-1").meta.events.register(
             "before-call", lambda model, **_: seen.append(model.name)
         )
@@ -183,3 +183,28 @@ def test_refused_joins_leave_fields_out_and_mark_the_unit_incomplete(aws: None, 
     redrive = catalog.checks["sqs-queue-redrive-policy-configured"]
     assert str(status_of(redrive, docs["rule-dlq"])) == "NOT_APPLICABLE", "no false alarm on a possible DLQ"
     assert str(status_of(catalog.checks["sqs-queue-dlq-depth-alarm-configured"], docs["jobs-dlq"])) == "NOT_APPLICABLE"
+
+
+def test_scheduler_target_dead_letter_queue_is_a_dead_letter_queue(aws: None, collect: Any) -> None:
+    from .catalog_support import verdicts
+    from .lambda_support import ACCOUNT, queue
+
+    _, dlq = queue("schedule-dlq")
+    queue("work")
+    boto3.client("scheduler", region_name="us-east-1").create_schedule(
+        Name="nightly",
+        ScheduleExpression="rate(1 day)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={
+            "Arn": f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:job",
+            "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/scheduler",
+            "DeadLetterConfig": {"Arn": dlq},
+        },
+    )
+
+    docs = collect("AWS::SQS::Queue")
+
+    assert docs["schedule-dlq"].properties["IsDeadLetterQueue"] is True
+    assert [s["Type"] for s in docs["schedule-dlq"].properties["DeadLetterSources"]] == ["AWS::Scheduler::Schedule"]
+    # a DLQ is not asked for a DLQ of its own
+    assert verdicts("sqs-queue-redrive-policy-configured", docs) == {"schedule-dlq": "NOT_APPLICABLE", "work": "FAILED"}

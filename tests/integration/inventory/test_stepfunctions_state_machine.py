@@ -6,10 +6,18 @@ import json
 from typing import Any
 
 import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
 
+from relaudit.catalog.evaluate import judge
+from relaudit.catalog.loader import load_catalog
+from relaudit.inventory import COLLECTORS
 from relaudit.inventory.stepfunctions_state_machine import summarize
+from relaudit.models.check import Status
 
 from .lambda_support import ACCOUNT
+
+CATALOG = load_catalog(known_types=COLLECTORS)
 
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/states"
 LAMBDA = "arn:aws:states:::lambda:invoke"
@@ -89,7 +97,9 @@ def test_summary_counts_nested_states() -> None:
         "ChoiceStatesWithoutDefault": 1,  # Pick
         "Retriers": 2,
         "RetriersWithoutBackoff": 1,
+        "WaitStates": 0,
         "TimeoutSeconds": 3600,
+        "MultiStepPath": True,  # Charge then Ship
     }
 
 
@@ -123,3 +133,156 @@ def test_state_machines_across_pages(aws: None, collect: Any, calls: Any) -> Non
     assert docs["simple-0"].properties["type"] == "EXPRESS"
     assert docs["simple-0"].properties["DefinitionSummary"]["TaskStates"] == 0
     assert seen.count("ListStateMachines") >= 2
+
+
+def _task(resource: str = LAMBDA, **more: Any) -> dict[str, Any]:
+    return {"Type": "Task", "Resource": resource, **more}
+
+
+@pytest.mark.parametrize(
+    ("states", "multi"),
+    [
+        ({"A": _task(End=True)}, False),
+        ({"A": _task(Next="B"), "B": _task(End=True)}, True),
+        # an Express API backend: one task per route
+        (
+            {
+                "Route": {
+                    "Type": "Choice",
+                    "Choices": [{"Variable": "$.p", "StringEquals": "a", "Next": "A"}],
+                    "Default": "B",
+                },
+                "A": _task(End=True),
+                "B": _task(End=True),
+            },
+            False,
+        ),
+        # the Catch path is error handling, not a second step
+        ({"A": _task(End=True, Catch=CATCH), "Failed": {"Type": "Fail"}}, False),
+        # a polling loop: the task runs again
+        (
+            {
+                "A": _task(Next="Wait"),
+                "Wait": {"Type": "Wait", "Seconds": 5, "Next": "Done?"},
+                "Done?": {
+                    "Type": "Choice",
+                    "Choices": [{"Variable": "$.d", "BooleanEquals": False, "Next": "A"}],
+                    "Default": "End",
+                },
+                "End": {"Type": "Succeed"},
+            },
+            True,
+        ),
+        (
+            {
+                "Fan": {
+                    "Type": "Parallel",
+                    "End": True,
+                    "Branches": [{"StartAt": "X", "States": {"X": _task(End=True)}}] * 2,
+                }
+            },
+            True,
+        ),
+        (
+            {"Each": {"Type": "Map", "End": True, "ItemProcessor": {"StartAt": "X", "States": {"X": _task(End=True)}}}},
+            True,
+        ),
+        (
+            {
+                "Each": {
+                    "Type": "Map",
+                    "End": True,
+                    "ItemProcessor": {"StartAt": "X", "States": {"X": {"Type": "Pass", "End": True}}},
+                }
+            },
+            False,
+        ),
+        ({"Start": {"Type": "Pass", "Next": "Start"}}, False),  # a loop without work
+    ],
+)
+def test_multi_step_path(states: dict[str, Any], multi: bool) -> None:
+    start = next(iter(states))
+    summary = summarize(json.dumps({"StartAt": start, "States": states}))
+    assert summary is not None
+    assert summary["MultiStepPath"] is multi
+
+
+def test_one_step_and_pass_only_workflows_not_judged(aws: None, collect: Any) -> None:
+    from .catalog_support import verdicts
+
+    states = boto3.client("stepfunctions", region_name="us-east-1")
+    machines = {
+        "one-task": {"StartAt": "A", "States": {"A": _task(End=True)}},
+        "two-tasks": {"StartAt": "A", "States": {"A": _task(Next="B"), "B": _task(End=True)}},
+        "passes": {"StartAt": "P", "States": {"P": {"Type": "Pass", "Next": "Q"}, "Q": {"Type": "Pass", "End": True}}},
+    }
+    for name, definition in machines.items():
+        states.create_state_machine(name=name, definition=json.dumps(definition), roleArn=ROLE)
+
+    docs = collect("AWS::StepFunctions::StateMachine")
+
+    assert verdicts("stepfunctions-state-machine-errors-caught", docs) == {
+        "one-task": "NOT_APPLICABLE",
+        "two-tasks": "FAILED",
+        "passes": "NOT_APPLICABLE",
+    }
+    assert verdicts("stepfunctions-state-machine-execution-timeout", docs) == {
+        "one-task": "FAILED",
+        "two-tasks": "FAILED",
+        "passes": "NOT_APPLICABLE",
+    }
+
+
+def _kms_protected(client: Any, arn: str) -> list[str]:
+    """DescribeStateMachine of ``arn`` answers KmsAccessDeniedException unless includedData is
+    METADATA_ONLY, as AWS does for a definition under a customer managed key the caller cannot
+    decrypt with (moto 5.2 has no encrypted definitions). Returns the includedData of each call."""
+    seen: list[str] = []
+
+    def handler(params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+        body = json.loads(params.get("body") or b"{}")
+        if body.get("stateMachineArn") != arn:
+            return None
+        seen.append(body.get("includedData", "ALL_DATA"))
+        if body.get("includedData") == "METADATA_ONLY":
+            return None
+        error = {"Error": {"Code": "KmsAccessDeniedException", "Message": "injected"}}
+        return AWSResponse("https://refused", 400, {}, None), {**error, "ResponseMetadata": {"HTTPStatusCode": 400}}
+
+    client.meta.events.register_first("before-call.sfn.DescribeStateMachine", handler)
+    return seen
+
+
+def test_kms_encrypted_definition_costs_only_its_definition_checks(aws: None, collect: Any, factory: Any) -> None:
+    states = boto3.client("stepfunctions", region_name="us-east-1")
+    definition = json.dumps({"StartAt": "A", "States": {"A": _task(Next="B"), "B": _task(End=True)}})
+    secret = states.create_state_machine(
+        name="secret", definition=definition, roleArn=ROLE, loggingConfiguration={"level": "ALL"}
+    )["stateMachineArn"]
+    states.create_state_machine(name="plain", definition=definition, roleArn=ROLE)
+    seen = _kms_protected(factory.client("stepfunctions", "us-east-1"), secret)
+
+    docs = collect("AWS::StepFunctions::StateMachine")
+
+    assert sorted(docs) == ["plain", "secret"], "one encrypted definition does not cost the region"
+    assert seen == ["ALL_DATA", "METADATA_ONLY"]
+    machine = docs["secret"].properties
+    assert "DefinitionSummary" not in machine and "definition" not in machine
+    assert set(machine["_unavailable"]) == {"DefinitionSummary"}
+    assert machine["_unavailable"]["DefinitionSummary"].startswith("KmsAccessDeniedException")
+    assert machine["loggingConfiguration"]["level"] == "ALL", "the metadata is still judged"
+    assert "_unavailable" not in docs["plain"].properties
+    assert docs["plain"].properties["DefinitionSummary"]["TaskStates"] == 2
+    # Evaluated: what reads the definition cannot judge the encrypted machine; what reads the
+    # metadata judges it as any other.
+    judged = {
+        name: judge(CATALOG.checks["stepfunctions-state-machine-errors-caught"], doc.properties)
+        for name, doc in docs.items()
+    }
+    assert judged["secret"][0] is Status.UNKNOWN
+    assert "DefinitionSummary" in (judged["secret"][1] or "") and "KmsAccessDeniedException" in (
+        judged["secret"][1] or ""
+    )
+    assert judged["plain"][0] is Status.FAILED
+    logging_check = CATALOG.checks["stepfunctions-state-machine-logging-enabled"]
+    assert judge(logging_check, machine) == (Status.PASSED, None)

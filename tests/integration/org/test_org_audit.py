@@ -22,6 +22,7 @@ from relaudit import cli, handlers, org_handlers
 from relaudit.demo.moto_gaps import install_hooks
 from relaudit.errors import BadRequestError
 from relaudit.fanout import item_key
+from relaudit.models.check import Status
 from relaudit.models.request import AuditRequest
 from relaudit.org import MemberFactories
 from relaudit.run import run
@@ -137,7 +138,7 @@ def test_the_state_machine_audits_each_member_into_its_own_security_hub(
     assert gaps == [(org.denied, REGION, "*", "AccessDenied")]
     assert "sts:AssumeRole" in summary["coverage_gaps"][0]["message"]
     findings = [f for account in org.members for f in _table().current(account, REGION)]
-    by_status = {s: sum(1 for f in findings if f["status"] == s) for s in ("PASSED", "FAILED", "NOT_APPLICABLE")}
+    by_status = {s.value: sum(1 for f in findings if f["status"] == s) for s in Status}
     assert summary["findings"] == by_status
     [delivered] = [s["delivered"] for s in summary["sinks"] if s["sink"] == "securityhub"]
     assert delivered == sum(len(_hub(org, account)) for account in org.members)

@@ -1,0 +1,361 @@
+"""Resource documents -> compact graph facts (nodes, edges, role grants, stack members); pure.
+
+Each document is read once, as its scope's documents stream past, and only these facts are kept:
+an account's graph is assembled from them (:mod:`relaudit.graph.build`) without holding documents.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, TypeGuard
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from relaudit.models.resource import ResourceDocument
+
+Mode = Literal["sync", "async", "poll", "data"]
+MODES: tuple[str, ...] = ("sync", "async", "poll", "data")
+
+# Edge kinds that carry failures away (a DLQ, an on-failure destination, a redrive target): they
+# are where a path's failures go, not a continuation of the path.
+FAILURE_KINDS = frozenset({"dead-letter", "on-failure", "redrive"})
+# Hops where a failed delivery is retried by AWS and then dropped unless captured (DLQ or
+# on-failure destination): the sender does not see the failure.
+LOSSY_KINDS = frozenset({"subscription", "rule-target", "schedule-target", "notification", "on-success", "poll"})
+# Hops that deliver a message or event at least once: a consumer can see it twice.
+AT_LEAST_ONCE_KINDS = frozenset({"subscription", "rule-target", "schedule-target", "notification", "on-success"})
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A resource of the graph; ``aliases`` are the other ids resources name it by (name, URL...)."""
+
+    arn: str
+    type: str
+    name: str
+    region: str
+    account_id: str
+    aliases: tuple[str, ...] = ()
+    attrs: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """One interaction; ``target`` may be an alias (queue URL, stream ARN) until the graph is built.
+
+    ``capture``: the hop's own failure capture (a subscription's or target's DLQ, a mapping's
+    on-failure destination); None when the hop has none of its own. ``via``: ``configuration``
+    (the resource's settings say so) or ``permission`` (only an IAM policy allows it).
+    """
+
+    source: str
+    target: str
+    kind: str
+    mode: Mode
+    via: str = "configuration"
+    capture: bool = False
+    retries: int | None = None
+    count: int = 1  # how many configurations make it (an API's methods integrating one function)
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """One identity-policy statement of a role, kept to the actions that make edges."""
+
+    role: str
+    allow: bool
+    actions: tuple[str, ...]
+    not_action: bool
+    resources: tuple[str, ...]
+    not_resource: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RoleUse:
+    """A compute resource runs with this role."""
+
+    compute: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A resource a CloudFormation stack (the root stack of nested ones) or a tag places in a workload."""
+
+    workload: str
+    name: str
+    source: str
+    resource_type: str
+    physical_id: str
+
+
+Fact = Node | Edge | Grant | RoleUse | Member
+
+# Which document fields the facts read, per type: the plan adds them to what collectors enrich.
+FIELDS: dict[str, frozenset[str]] = {
+    "AWS::Lambda::Function": frozenset({"EventInvokeConfig", "ReservedConcurrentExecutions"}),
+    "AWS::ApiGatewayV2::Stage": frozenset({"LambdaIntegrations"}),
+}
+
+
+def _mapping_of(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _arn_parts(arn: str) -> list[str]:
+    return arn.split(":", 5) if arn.startswith("arn:") else []
+
+
+def _is_arn(value: Any) -> TypeGuard[str]:
+    return isinstance(value, str) and len(_arn_parts(value)) == 6
+
+
+def _lambda(doc: ResourceDocument) -> Iterable[Fact]:
+    p = doc.properties
+    config = p.get("EventInvokeConfig") or {}
+    destinations = config.get("DestinationConfig") or {}
+    on_failure = (destinations.get("OnFailure") or {}).get("Destination")
+    on_success = (destinations.get("OnSuccess") or {}).get("Destination")
+    dlq = (p.get("DeadLetterConfig") or {}).get("TargetArn")
+    attrs = {
+        "Timeout": p.get("Timeout"),
+        "ReservedConcurrency": p.get("ReservedConcurrentExecutions"),
+        "AsyncFailureCapture": bool(dlq or on_failure),
+        "AsyncRetries": config.get("MaximumRetryAttempts", 2),
+    }
+    yield Node(doc.arn, doc.resource_type, doc.name, doc.region, doc.account_id, (doc.name,), attrs)
+    if p.get("Role"):
+        yield RoleUse(doc.arn, p["Role"])
+    for kind, target in (("dead-letter", dlq), ("on-failure", on_failure), ("on-success", on_success)):
+        if _is_arn(target):
+            yield Edge(doc.arn, target, kind, "async")
+
+
+def _mapping(doc: ResourceDocument) -> Iterable[Fact]:
+    p = doc.properties
+    source, function = p.get("EventSourceArn"), p.get("FunctionArn")
+    if not (_is_arn(source) and _is_arn(function)):
+        return
+    on_failure = ((p.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+    retries = p.get("MaximumRetryAttempts")
+    yield Edge(source, function, "poll", "poll", capture=bool(on_failure), retries=retries)
+    if _is_arn(on_failure):
+        yield Edge(source, on_failure, "on-failure", "async")
+
+
+def _queue(doc: ResourceDocument) -> Iterable[Fact]:
+    p = doc.properties
+    redrive = _mapping_of(p.get("RedrivePolicy"))
+    target = redrive.get("deadLetterTargetArn")
+    attrs = {
+        "Fifo": bool(p.get("FifoQueue")),
+        "Redrive": _is_arn(target),
+        "MaxReceiveCount": redrive.get("maxReceiveCount"),
+        "VisibilityTimeout": p.get("VisibilityTimeout"),
+    }
+    aliases = tuple(a for a in (p.get("QueueUrl"), doc.name) if a)
+    yield Node(doc.arn, doc.resource_type, doc.name, doc.region, doc.account_id, aliases, attrs)
+    if _is_arn(target):
+        yield Edge(doc.arn, target, "redrive", "async")
+
+
+def _subscription(doc: ResourceDocument) -> Iterable[Fact]:
+    p = doc.properties
+    topic, endpoint = p.get("TopicArn"), p.get("Endpoint")
+    if not _is_arn(topic):
+        return
+    parts = _arn_parts(topic)
+    yield Node(topic, "AWS::SNS::Topic", parts[5], parts[3], parts[4], (topic,))
+    redrive = _mapping_of(p.get("RedrivePolicy"))
+    dlq = redrive.get("deadLetterTargetArn")
+    if _is_arn(endpoint):
+        yield Edge(topic, endpoint, "subscription", "async", capture=_is_arn(dlq))
+    if _is_arn(dlq):
+        yield Edge(topic, dlq, "dead-letter", "async")
+
+
+def _rule(doc: ResourceDocument) -> Iterable[Fact]:
+    p = doc.properties
+    bus = p.get("EventBusName") or "default"
+    aliases = (p.get("Name") or doc.name, f"{bus}|{p.get('Name')}")
+    attrs = {"Schedule": p.get("ScheduleExpression"), "ManagedBy": p.get("ManagedBy")}
+    yield Node(doc.arn, doc.resource_type, doc.name, doc.region, doc.account_id, aliases, attrs)
+    bus_arn = p.get("EventBusArn") or f"arn:aws:events:{doc.region}:{doc.account_id}:event-bus/{bus}"
+    if not p.get("ScheduleExpression") and _is_arn(bus_arn):
+        yield Edge(bus_arn, doc.arn, "bus-rule", "async")
+    for target in p.get("Targets") or []:
+        yield from _target_edges(doc.arn, target, "rule-target")
+
+
+def _target_edges(source: str, target: dict[str, Any], kind: str) -> Iterable[Fact]:
+    arn = target.get("Arn")
+    # Scheduler's universal targets (arn:aws:scheduler:::aws-sdk:...) name an API, not a resource.
+    if not _is_arn(arn) or ":aws-sdk:" in arn:
+        return
+    dlq = (target.get("DeadLetterConfig") or {}).get("Arn")
+    retries = (target.get("RetryPolicy") or {}).get("MaximumRetryAttempts")
+    yield Edge(source, arn, kind, "async", capture=_is_arn(dlq), retries=retries)
+    if _is_arn(dlq):
+        yield Edge(source, dlq, "dead-letter", "async")
+
+
+def _schedule(doc: ResourceDocument) -> Iterable[Fact]:
+    p = doc.properties
+    yield Node(doc.arn, doc.resource_type, doc.name, doc.region, doc.account_id, (p.get("Name") or doc.name,))
+    if isinstance(p.get("Target"), dict):
+        yield from _target_edges(doc.arn, p["Target"], "schedule-target")
+
+
+def _table(doc: ResourceDocument) -> Iterable[Fact]:
+    p = doc.properties
+    aliases = tuple(a for a in (doc.name, p.get("LatestStreamArn")) if a)
+    yield Node(doc.arn, doc.resource_type, doc.name, doc.region, doc.account_id, aliases)
+
+
+def _state_machine(doc: ResourceDocument) -> Iterable[Fact]:
+    yield Node(doc.arn, doc.resource_type, doc.name, doc.region, doc.account_id, (doc.arn,))
+
+
+_FUNCTION_IN_URI = re.compile(r"(arn:[\w-]+:lambda:[\w-]+:\d{12}:function:[A-Za-z0-9_-]+)")
+_SQS_IN_URI = re.compile(r"^arn:([\w-]+):apigateway:([\w-]+):sqs:path/(\d{12})/([A-Za-z0-9_.-]+)")
+
+
+def integration_target(uri: str | None, kind: str | None) -> tuple[str, Mode] | None:
+    """The resource an API Gateway integration calls and how, or None (HTTP, mocks, stage variables).
+
+    A Lambda integration is synchronous (the API waits for the function); an SQS SendMessage
+    integration is asynchronous (the API waits only for the enqueue).
+    """
+    if kind not in ("AWS", "AWS_PROXY") or not uri:
+        return None
+    function = _FUNCTION_IN_URI.search(uri)
+    if function and "${" not in uri:
+        return function.group(1), "sync"
+    queue = _SQS_IN_URI.match(uri)
+    if queue:
+        partition, region, account, name = queue.groups()
+        return f"arn:{partition}:sqs:{region}:{account}:{name}", "async"
+    return None
+
+
+def _rest_api(doc: ResourceDocument) -> Iterable[Fact]:
+    p = doc.properties
+    methods = p.get("Methods") or []
+    yield Node(doc.arn, doc.resource_type, doc.name, doc.region, doc.account_id, (p.get("id") or "",))
+    routes: dict[tuple[str, Mode], int] = {}
+    for method in methods:
+        found = integration_target(method.get("IntegrationUri"), method.get("IntegrationType"))
+        if found:
+            routes[found] = routes.get(found, 0) + 1
+    for (target, mode), count in sorted(routes.items()):
+        yield Edge(doc.arn, target, "integration", mode, count=count)
+
+
+def _http_stage(doc: ResourceDocument) -> Iterable[Fact]:
+    p = doc.properties
+    api_id = p.get("ApiId")
+    if not api_id:
+        return
+    arn = f"arn:aws:apigateway:{doc.region}::/apis/{api_id}"
+    name = p.get("ApiName") or api_id
+    yield Node(arn, "AWS::ApiGatewayV2::Api", name, doc.region, doc.account_id, (api_id,))
+    for function in sorted({i.get("FunctionArn") for i in p.get("LambdaIntegrations") or [] if i.get("FunctionArn")}):
+        yield Edge(arn, function, "integration", "sync")
+
+
+def _bucket(doc: ResourceDocument) -> Iterable[Fact]:
+    p = doc.properties
+    yield Node(doc.arn, doc.resource_type, doc.name, doc.region, doc.account_id, (doc.name,))
+    notifications = p.get("NotificationConfiguration") or {}
+    for key, arn_key in (
+        ("LambdaFunctionConfigurations", "LambdaFunctionArn"),
+        ("QueueConfigurations", "QueueArn"),
+        ("TopicConfigurations", "TopicArn"),
+    ):
+        for target in sorted({c.get(arn_key) for c in notifications.get(key) or [] if _is_arn(c.get(arn_key))}):
+            yield Edge(doc.arn, target, "notification", "async")
+
+
+def _role(doc: ResourceDocument) -> Iterable[Fact]:
+    for statement in doc.properties.get("Statements") or []:
+        yield Grant(
+            role=doc.arn,
+            allow=statement.get("Effect") == "Allow",
+            actions=tuple(statement.get("NotAction") or statement.get("Action") or ()),
+            not_action="NotAction" in statement,
+            resources=tuple(statement.get("NotResource") or statement.get("Resource") or ()),
+            not_resource="NotResource" in statement,
+        )
+
+
+def _stack(doc: ResourceDocument) -> Iterable[Fact]:
+    p = doc.properties
+    workload = p.get("RootId") or doc.arn
+    name = p.get("RootName") or p.get("StackName") or doc.name
+    for resource in p.get("Resources") or []:
+        physical = resource.get("PhysicalResourceId")
+        if physical:
+            yield Member(workload, name, "cloudformation", resource.get("ResourceType") or "", physical)
+
+
+APPLICATION_TAG = "awsApplication"  # myApplications / AppRegistry: the application's ARN
+
+
+def _tags(doc: ResourceDocument, workload_tag: str | None) -> Iterable[Fact]:
+    for resource in doc.properties.get("Resources") or []:
+        arn, tags = resource.get("ResourceARN") or "", resource.get("Tags") or {}
+        application = tags.get(APPLICATION_TAG)
+        if application:
+            # arn:aws:resource-groups:<region>:<account>:group/<name>/<id>
+            name = application.split(":group/", 1)[-1].split("/", 1)[0]
+            yield Member(application, name, "tag", "", arn)
+        if workload_tag and tags.get(workload_tag):
+            yield Member(f"tag:{workload_tag}={tags[workload_tag]}", tags[workload_tag], "tag", "", arn)
+
+
+EXTRACTORS: dict[str, Callable[[ResourceDocument], Iterable[Fact]]] = {
+    "AWS::Lambda::Function": _lambda,
+    "AWS::Lambda::EventSourceMapping": _mapping,
+    "AWS::SQS::Queue": _queue,
+    "AWS::SNS::Subscription": _subscription,
+    "AWS::Events::Rule": _rule,
+    "AWS::Scheduler::Schedule": _schedule,
+    "AWS::DynamoDB::Table": _table,
+    "AWS::StepFunctions::StateMachine": _state_machine,
+    "AWS::ApiGateway::RestApi": _rest_api,
+    "AWS::ApiGatewayV2::Stage": _http_stage,
+    "AWS::S3::Bucket": _bucket,
+    "AWS::IAM::Role": _role,
+    "AWS::CloudFormation::Stack": _stack,
+}
+
+
+TAGS_TYPE = "AWS::ResourceGroupsTaggingAPI::TaggedResources"
+# The resource types the graph is built from: collected whenever a selected check reads the graph.
+SOURCE_TYPES = tuple(sorted((*EXTRACTORS, TAGS_TYPE)))
+
+
+def facts_of(doc: ResourceDocument, workload_tag: str | None = None) -> list[Fact]:
+    """The graph facts one resource document contributes (none for a type the graph does not read);
+    ``workload_tag`` names the tag key whose value is a workload (``relaudit graph --workload-tag``)."""
+    if doc.resource_type == TAGS_TYPE:
+        return list(_tags(doc, workload_tag))
+    extractor = EXTRACTORS.get(doc.resource_type)
+    return list(extractor(doc)) if extractor else []
+
+
+class FactSink:
+    """Collects the facts of every document it is given, per account (a run's document consumer)."""
+
+    def __init__(self, workload_tag: str | None = None) -> None:
+        self.by_account: dict[str, list[Fact]] = {}
+        self._workload_tag = workload_tag
+
+    def add(self, documents: Iterable[ResourceDocument]) -> None:
+        """Keep the facts of ``documents`` (the documents themselves are not kept)."""
+        for doc in documents:
+            found = facts_of(doc, self._workload_tag)
+            if found:
+                self.by_account.setdefault(doc.account_id, []).extend(found)

@@ -1,0 +1,126 @@
+"""The workload graph of an account seeded with four CloudFormation stacks (moto's CloudFormation
+deploys them): every seeded edge found with its mode, none invented; stacks are the workloads; the
+graph checks fail on the right resources and pass the clean stack."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from relaudit import cli
+from relaudit.catalog.loader import load_catalog
+from relaudit.demo import graph_workloads
+from relaudit.graph.collect import collect_graph
+from relaudit.inventory import COLLECTORS
+from relaudit.models.check import Status
+from relaudit.models.request import AuditRequest
+from relaudit.run import run
+
+REGION = "us-east-1"
+CATALOG = load_catalog(known_types=COLLECTORS)
+GRAPH_CHECKS = sorted(check_id for check_id, check in CATALOG.checks.items() if check.definition.graph)
+
+# (source name, target name, kind, mode, via): every interaction the four stacks (and the
+# subscription and bucket notification made beside them) configure or permit.
+SEEDED_EDGES = {
+    ("shop", "api", "integration", "sync", "configuration"),
+    ("api", "pricing", "invoke", "sync", "permission"),
+    ("pricing", "orders", "write", "data", "permission"),
+    ("invoicer", "orders", "write", "data", "permission"),
+    ("billing-events", "invoices", "subscription", "async", "configuration"),
+    ("billing-uploads", "invoices", "notification", "async", "configuration"),
+    ("invoices", "invoicer", "poll", "poll", "configuration"),
+    ("nightly", "reporter", "rule-target", "async", "configuration"),
+    ("jobs", "worker", "poll", "poll", "configuration"),
+    ("worker", "jobs", "send-message", "async", "permission"),
+    ("jobs", "jobs-dlq", "redrive", "async", "configuration"),
+    ("postings", "posting", "poll", "poll", "configuration"),
+    ("postings", "postings-dlq", "redrive", "async", "configuration"),
+    ("posting", "ledger-IdempotencyTable", "write", "data", "permission"),
+    ("posting", "ledger-IdempotencyTable", "read", "data", "permission"),
+}
+STACKS = {
+    "shop-api": {"shop", "api", "pricing", "orders"},
+    "billing": {"invoicer", "invoices", "billing-events", "billing-uploads", "nightly", "reporter"},
+    "jobs": {"worker", "jobs", "jobs-dlq"},
+    "ledger": {"posting", "postings", "postings-dlq", "ledger-IdempotencyTable"},
+}
+
+
+@pytest.fixture
+def seeded(factory: Any) -> Any:
+    graph_workloads.deploy(lambda service, region: boto3.client(service, region_name=region), REGION)
+    return factory
+
+
+def test_every_seeded_edge_is_found_with_its_mode_and_none_is_invented(seeded: Any) -> None:
+    result = collect_graph(AuditRequest(regions=[REGION]), CATALOG, seeded)
+    assert result.coverage_gaps == []
+    ((account, _),) = result.graphs
+    names = {node.arn: node.name for node in account.nodes()}
+    found = {(names[s], names[t], kind, data["mode"], data["via"]) for s, t, kind, data in account.edges()}
+    assert found == SEEDED_EDGES
+
+
+def test_each_stack_is_a_workload_of_exactly_its_resources(seeded: Any) -> None:
+    ((account, workloads),) = collect_graph(AuditRequest(regions=[REGION]), CATALOG, seeded).graphs
+    names = {node.arn: node.name for node in account.nodes()}
+    assert {w.name: {names[arn] for arn in w.nodes} for w in workloads} == STACKS
+    assert {w.source for w in workloads} == {"cloudformation"}
+    assert all(w.id.startswith("arn:aws:cloudformation:") for w in workloads)
+
+
+def test_graph_checks_fail_on_the_right_resources_and_pass_the_clean_stack(seeded: Any) -> None:
+    result = run(AuditRequest(regions=[REGION], checks=GRAPH_CHECKS, max_workers=4), CATALOG, seeded)
+    findings = list(result.findings)
+    status = {(f.check_id, f.resource_name): f.status.value for f in findings}
+    for key, expected in graph_workloads.EXPECTED.items():
+        assert status[key] == expected, key
+    failed = {(f.check_id, f.resource_name) for f in findings if f.status is Status.FAILED}
+    assert failed == {key for key, expected in graph_workloads.EXPECTED.items() if expected == "FAILED"}
+    assert not {name for _, name in failed} & STACKS["ledger"]
+    assert result.summary.result == "complete"
+
+
+def test_a_path_finding_names_its_path_and_its_permission_only_hops(seeded: Any) -> None:
+    result = run(
+        AuditRequest(regions=[REGION], checks=["lambda-function-sync-chain-shallow"], max_workers=4), CATALOG, seeded
+    )
+    (chain,) = [f for f in result.findings if f.status is Status.FAILED]
+    api_id = boto3.client("apigateway", region_name=REGION).get_rest_apis()["items"][0]["id"]
+    function = f"arn:aws:lambda:{REGION}:123456789012:function:"
+    assert chain.resource_arn == f"{function}api"
+    assert chain.best_practice.startswith("REL04-")
+    assert chain.path == [f"arn:aws:apigateway:{REGION}::/restapis/{api_id}", f"{function}api", f"{function}pricing"]
+    assert "-[sync invoke, permission only]-> pricing" in chain.reason
+
+
+def test_cli_graph_prints_the_contract_json_and_dot_and_mermaid(seeded: Any, tmp_path: Any, capsys: Any) -> None:
+    assert cli.main(["graph", "--regions", REGION, "--format", "json"]) == cli.EXIT_OK
+    document = json.loads(capsys.readouterr().out)
+    assert set(document) == {"nodes", "edges", "workloads"}
+    assert {"id", "type", "name", "region", "account_id", "workload"} <= set(document["nodes"][0])
+    assert {"source", "target", "kind", "mode"} <= set(document["edges"][0])
+    assert {"id", "name", "source", "nodes"} == set(document["workloads"][0])
+    by_id = {n["id"]: n for n in document["nodes"]}
+    queue_to_function = [e for e in document["edges"] if e["kind"] == "poll"]
+    assert {by_id[e["source"]]["type"] for e in queue_to_function} == {"AWS::SQS::Queue"}
+    assert {by_id[e["target"]]["type"] for e in queue_to_function} == {"AWS::Lambda::Function"}
+    for fmt, marker in (("dot", "digraph relaudit {"), ("mermaid", "flowchart LR")):
+        out = tmp_path / f"graph.{fmt}"
+        assert cli.main(["graph", "--regions", REGION, "--format", fmt, "--output", str(out)]) == cli.EXIT_OK
+        text = out.read_text()
+        assert text.startswith(marker)
+        assert text.count("subgraph") == len(STACKS)
+
+
+def test_no_graph_read_when_no_selected_check_needs_it(seeded: Any) -> None:
+    calls: list[str] = []
+    seeded.session.events.register("before-call.*.*", lambda event_name, **_: calls.append(event_name))
+    run(AuditRequest(regions=[REGION], checks=["sqs-queue-redrive-policy-configured"], max_workers=2), CATALOG, seeded)
+    services = {name.split(".")[1] for name in calls}
+    assert "sqs" in services  # the hook sees the calls made
+    assert not services & {"iam", "cloudformation", "s3", "resource-groups-tagging-api"}
