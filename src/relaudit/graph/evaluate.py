@@ -65,7 +65,10 @@ def evaluate_account(
         for check in wanted:
             judged = view.judged(check) if view is not None else check
             if judged is None:  # the node's tier leaves the check out: not evaluated
-                records.append(record(check, Status.NOT_APPLICABLE, node.account_id, node.region, node.arn, node.name))
+                marks = view.marks(check.id, Status.NOT_APPLICABLE) if view is not None else None
+                records.append(
+                    record(check, Status.NOT_APPLICABLE, node.account_id, node.region, node.arn, node.name, None, marks)
+                )
                 continue
             try:
                 status = status_of(judged, document)

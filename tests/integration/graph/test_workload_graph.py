@@ -17,6 +17,7 @@ from relaudit.graph.collect import collect_graph
 from relaudit.inventory import COLLECTORS
 from relaudit.models.check import Status
 from relaudit.models.request import AuditRequest
+from relaudit.policy.config import parse_config
 from relaudit.run import run
 
 REGION = "us-east-1"
@@ -124,3 +125,35 @@ def test_no_graph_read_when_no_selected_check_needs_it(seeded: Any) -> None:
     services = {name.split(".")[1] for name in calls}
     assert "sqs" in services  # the hook sees the calls made
     assert not services & {"iam", "cloudformation", "s3", "resource-groups-tagging-api"}
+
+
+def test_graph_findings_are_tiered_and_suppressed_like_the_others(seeded: Any) -> None:
+    # The merge of issue 18 with the graph: a graph check is judged per resource under its tier, and
+    # its FAILED finding is suppressed by the same rules (here by ARN: Lambda's ListFunctions has no tags).
+    config = parse_config(
+        """
+suppressions:
+  - checks: [lambda-function-no-recursive-loop]
+    resources: ["arn:aws:lambda:*:*:function:worker"]
+    reason: the loop ends at the dead-letter queue
+policies:
+  batch:
+    resources: ["arn:aws:lambda:*:*:function:reporter"]
+    skip_checks: [lambda-function-async-path-failure-captured]
+    severity: {lambda-function-at-least-once-idempotency-evidence: CRITICAL}
+""",
+        "test",
+    )
+    request = AuditRequest(regions=[REGION], checks=GRAPH_CHECKS, max_workers=4, config=config)
+    findings = {(f.check_id, f.resource_name): f for f in run(request, CATALOG, seeded).findings}
+    loop = findings[("lambda-function-no-recursive-loop", "worker")]
+    assert loop.status is Status.FAILED and loop.suppression is not None
+    assert (loop.suppression.source, loop.suppression.reason) == ("config", "the loop ends at the dead-letter queue")
+    assert findings[("lambda-function-no-recursive-loop", "posting")].suppression is None
+    dropped = findings[("lambda-function-async-path-failure-captured", "reporter")]
+    assert (dropped.status, dropped.tier) == (Status.NOT_APPLICABLE, "batch")
+    kept = findings[("lambda-function-async-path-failure-captured", "invoicer")]
+    assert (kept.status, kept.tier, kept.suppression) == (Status.FAILED, None, None)
+    raised = findings[("lambda-function-at-least-once-idempotency-evidence", "reporter")]
+    assert (raised.status, raised.severity.value, raised.tier) == (Status.FAILED, "CRITICAL", "batch")
+    assert findings[("lambda-function-at-least-once-idempotency-evidence", "worker")].severity.value != "CRITICAL"
