@@ -202,3 +202,19 @@ def test_evaluation_under_a_policy(catalog: dict[str, CompiledCheck]) -> None:
     assert summary == summarize([], list(records), [], 3, started, 1.0)  # from records = from findings
     assert summary.suppressed == 1 and summary.suppressed_by_severity == {"HIGH": 1}
     assert summary.failed_by_severity == {"CRITICAL": 1, "HIGH": 3}
+
+
+def test_an_unknown_finding_is_never_suppressed(catalog: dict[str, CompiledCheck]) -> None:
+    # UNKNOWN was not judged: there is nothing to except, and a suppression must not hide that the
+    # run is partial. The same rule on a judged resource still suppresses its failures.
+    everything = "suppressions:\n  - {checks: ['*'], resources: ['*'], reason: all}\n"
+    evaluation = Evaluation(list(catalog.values()), bound(catalog, everything))
+    evaluation.add([doc("q-unread")], {"Depth": "AccessDenied: refused"})
+    evaluation.add([doc("q-read")])
+    records = evaluation.finish([])
+    assert {(f.resource_name, f.status, f.suppression is None) for f in records} == {
+        ("q-unread", Status.UNKNOWN, True),
+        ("q-read", Status.FAILED, False),
+    }
+    summary = summarize([], records, [], 2, dt.datetime(2026, 12, 7, tzinfo=dt.UTC), 1.0)
+    assert (summary.suppressed, summary.findings["UNKNOWN"], summary.result) == (2, 2, "partial")
