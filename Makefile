@@ -113,6 +113,7 @@ lambda-code:
 	rm -rf "$(ARTIFACTS_DIR)/relaudit/demo"
 	mkdir -p "$(ARTIFACTS_DIR)/relaudit/checks"
 	cp "$(REPO)"/checks/*.yaml "$(ARTIFACTS_DIR)/relaudit/checks/"
+	if [ -f "$(REPO)/relaudit.yaml" ]; then cp "$(REPO)/relaudit.yaml" "$(ARTIFACTS_DIR)/relaudit/relaudit.yaml"; fi
 	find "$(ARTIFACTS_DIR)/relaudit" -name __pycache__ -type d -prune -exec rm -rf {} +
 
 docs: $(STAMP)

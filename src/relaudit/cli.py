@@ -21,6 +21,8 @@ from relaudit.errors import BadRequestError, RelauditError
 from relaudit.inventory import COLLECTORS
 from relaudit.models.check import Severity
 from relaudit.models.request import SECRET_FIELDS, AuditRequest
+from relaudit.policy.apply import validate_against_catalog
+from relaudit.policy.config import PolicyConfig, load_config
 from relaudit.report import html, ocsf, terminal
 from relaudit.report.progress import RunProgress, call_counts
 from relaudit.report.trend import DEFAULT_SINCE, Trend, load_trend, parse_since
@@ -80,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--output", type=Path, help="write the report to this file instead of stdout")
     audit.add_argument("--fail-on", type=_severity, help="exit 1 if a FAILED finding is at or above this")
     audit.add_argument("--checks-dir", type=Path, action="append", default=[], help="extra check files")
+    audit.add_argument("--config", type=Path, help="policy file: suppressions with a reason and expiry, tiers")
     audit.add_argument("--max-workers", type=int, default=16, help="concurrent API units (default 16)")
     audit.add_argument("--show-passed", action="store_true", help="table: list PASSED findings too")
     audit.add_argument("--show-not-applicable", action="store_true", help="table: list N/A findings")
@@ -141,17 +144,22 @@ def _load(extra: list[Path]) -> Catalog:
 def exit_code(result: AuditResult, fail_on: Severity | None) -> int:
     """0 done; 1 a FAILED finding at or above ``fail_on``; 3 partial. A failing gate wins over
     partial because it is a definite answer; partial alone says the answer is incomplete."""
-    failed = result.summary.failed_by_severity  # FAILED findings counted by severity
-    if fail_on is not None and any(count and Severity(sev).rank >= fail_on.rank for sev, count in failed.items()):
+    summary = result.summary
+    # FAILED findings by severity, less the suppressed ones: an exception with a reason does not fail a gate.
+    suppressed = summary.suppressed_by_severity
+    failed = {sev: count - suppressed.get(sev, 0) for sev, count in summary.failed_by_severity.items()}
+    if fail_on is not None and any(count > 0 and Severity(sev).rank >= fail_on.rank for sev, count in failed.items()):
         return EXIT_FAILED
-    if result.summary.result == "partial":
+    if summary.result == "partial":
         return EXIT_PARTIAL
     return EXIT_OK
 
 
 def _request(args: argparse.Namespace) -> AuditRequest:
+    config = load_config(args.config, f"--config {args.config}") if args.config else PolicyConfig()
     try:
         return AuditRequest(
+            config=config,
             regions=args.regions,
             checks=args.checks,
             max_workers=args.max_workers,
@@ -188,6 +196,8 @@ def _audit(args: argparse.Namespace) -> int:
     request = _request(args)
     _check_output(args.output)
     catalog = _load(args.checks_dir)
+    if args.config:
+        validate_against_catalog(request.config, catalog.checks, f"--config {args.config}")
     factory = ClientFactory(config=client_config(max_workers=request.max_workers))
     if args.create_table:
         if not request.table:

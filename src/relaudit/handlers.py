@@ -16,11 +16,14 @@ from relaudit.errors import BadRequestError
 from relaudit.events import request_from_event
 from relaudit.idempotency import idempotent_schedule
 from relaudit.inventory import COLLECTORS
+from relaudit.policy.source import deployed_config
 from relaudit.report.publish import publish_reports
 from relaudit.run import run
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from relaudit.models.request import AuditRequest
 
 logger = Logger()
 tracer = Tracer()
@@ -58,6 +61,18 @@ def _deadline(context: LambdaContext) -> float:
     return time.monotonic() + remaining - margin
 
 
+def _with_deployed_config(request: AuditRequest, event: dict[str, Any]) -> AuditRequest:
+    """The request under the deployed policy file (SSM parameter or packaged), read on each invocation.
+
+    Raises:
+        BadRequestError: The event carries a policy of its own, or the deployed one is invalid.
+    """
+    if "config" in event:
+        raise BadRequestError("config", "the policy comes from the deployment (stack parameter ConfigParameter)")
+    config, _ = deployed_config(os.environ, lambda: _factory(1).client("ssm"))
+    return request.model_copy(update={"config": config})
+
+
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
@@ -65,7 +80,7 @@ def _deadline(context: LambdaContext) -> float:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Audit as the event asks (a schedule, or an on-demand AuditRequest) and return the summary."""
     try:
-        request = request_from_event(event)
+        request = _with_deployed_config(request_from_event(event), event)
         result = run(request, _catalog(), _factory(request.max_workers), deadline=_deadline(context))
     except BadRequestError as exc:
         logger.warning("bad request", extra={"field": exc.field, "reason": exc.message})
@@ -73,6 +88,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return {"status": "error", "error": {"field": exc.field, "message": exc.message}}
     summary = result.summary
     metrics.add_metric(name="FailedFindings", unit=MetricUnit.Count, value=summary.findings["FAILED"])
+    metrics.add_metric(name="SuppressedFindings", unit=MetricUnit.Count, value=summary.suppressed)
     metrics.add_metric(name="CoverageGaps", unit=MetricUnit.Count, value=summary.coverage_gaps)
     metrics.add_metric(name="ResourcesAudited", unit=MetricUnit.Count, value=summary.resources)
     if summary.sinks:

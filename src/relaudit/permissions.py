@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from relaudit import org, plan
 from relaudit.inventory import iam_actions
-from relaudit.sinks import dynamodb, securityhub
+from relaudit.sinks import dynamodb, securityhub, workflow
 
 
 def audit_read_actions() -> frozenset[str]:
@@ -13,19 +13,20 @@ def audit_read_actions() -> frozenset[str]:
 
 
 def sink_write_actions() -> frozenset[str]:
-    """Exactly the actions the sinks call at run time: Security Hub import and the table's item operations.
+    """Exactly the actions the sinks call at run time: Security Hub import and workflow, and the table's items.
 
-    ``securityhub:BatchImportFindings`` is called in each audited account (its own findings);
+    ``securityhub:BatchImportFindings`` is called in each audited account (its own findings), and
+    ``securityhub:BatchUpdateFindings`` sets the Workflow of the suppressed ones;
     the dynamodb actions apply to the findings table and its indexes (Query reads the previous
     state and runs on the GSIs). ``--create-table`` needs ``dynamodb.TABLE_ADMIN_ACTIONS`` too (CLI only).
     """
-    return securityhub.IAM_ACTIONS | dynamodb.IAM_ACTIONS
+    return securityhub.IAM_ACTIONS | workflow.IAM_ACTIONS | dynamodb.IAM_ACTIONS
 
 
 def member_role_actions() -> frozenset[str]:
     """What the role assumed in each member account must allow (member-role.yaml): the audit's
-    reads, and ``securityhub:BatchImportFindings`` of the member's own findings."""
-    return audit_read_actions() | securityhub.IAM_ACTIONS
+    reads, and ``securityhub:BatchImportFindings`` / ``BatchUpdateFindings`` of the member's own findings."""
+    return audit_read_actions() | securityhub.IAM_ACTIONS | workflow.IAM_ACTIONS
 
 
 def org_auditor_actions() -> frozenset[str]:

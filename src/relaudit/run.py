@@ -30,6 +30,7 @@ from relaudit.models.coverage import CoverageGap
 from relaudit.models.finding import AuditResult, Finding, Summary
 from relaudit.org import account_gaps, member_factories, select_accounts
 from relaudit.plan import Plan, make_plan, select_checks
+from relaudit.policy.apply import BoundPolicy
 
 if TYPE_CHECKING:
     from relaudit.aws import ClientFactory
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from relaudit.models.request import AuditRequest
     from relaudit.models.resource import ResourceDocument
     from relaudit.org import MemberFactories
+    from relaudit.policy.apply import ResourcePolicy
     from relaudit.sinks.delivery import DeliveryReport, Publisher, SinkClients
     from relaudit.sinks.retry import DeliveryOptions
 
@@ -381,11 +383,15 @@ class Evaluation:
     The other checks and resources are unaffected.
     """
 
-    def __init__(self, checks: Sequence[CompiledCheck]) -> None:
+    def __init__(self, checks: Sequence[CompiledCheck], policy: BoundPolicy | None = None) -> None:
+        self._policy = policy  # tiers and suppressions (relaudit.policy.apply)
         self._by_type: dict[str, list[CompiledCheck]] = defaultdict(list)
         self._fields = {check.id: check.fields() for check in checks}
         self._details: dict[str, str] = {}
         self._graph_checks = [check for check in checks if check.definition.graph]
+        self._graph_types = frozenset(check.definition.resource_type for check in self._graph_checks)
+        # The policy of each resource a graph check judges (by ARN), kept until the graphs are evaluated.
+        self._graph_policies: dict[str, ResourcePolicy] = {}
         for check in checks:
             if not check.definition.graph:
                 self._by_type[check.definition.resource_type].append(check)
@@ -408,15 +414,37 @@ class Evaluation:
             if self._facts is not None:
                 self._facts.add((doc,))
             records = self._records[(doc.account_id, doc.region)]
-            for check in self._by_type.get(doc.resource_type, ()):
+            checks = self._by_type.get(doc.resource_type, ())
+            view = self._view(doc, checks)
+            for check in checks:
+                judged = view.judged(check) if view is not None else check
                 try:
-                    status, detail = judge(check, doc.properties, unavailable, self._fields[check.id])
+                    # A check the resource's tier leaves out does not concern it: not evaluated.
+                    status, detail = (
+                        (Status.NOT_APPLICABLE, None)
+                        if judged is None
+                        else judge(judged, doc.properties, unavailable, self._fields[check.id])
+                    )
                 except EVALUATION_ERRORS as exc:
                     self._failures[(doc.account_id, doc.region, doc.resource_type, check.id)].append((doc.arn, exc))
                 else:
                     if detail is not None:
                         detail = self._details.setdefault(detail, detail)  # one copy per scope, not per finding
-                    records.append(record(check, status, doc.account_id, doc.region, doc.arn, doc.name, detail))
+                    # Only a FAILED finding is suppressed (an UNKNOWN one was not judged: nothing to except).
+                    marks = view.marks(check.id, status) if view is not None else None
+                    records.append(
+                        record(judged or check, status, doc.account_id, doc.region, doc.arn, doc.name, detail, marks)
+                    )
+
+    def _view(self, doc: ResourceDocument, checks: Sequence[CompiledCheck]) -> ResourcePolicy | None:
+        """What the policy says for ``doc`` (None without a policy, or when no check judges it)."""
+        graph = doc.resource_type in self._graph_types
+        if self._policy is None or not (checks or graph):
+            return None
+        view = self._policy.for_resource(doc)
+        if graph:
+            self._graph_policies[doc.arn] = view  # read again when the graph checks are evaluated
+        return view
 
     def close_scope(self, account_id: str, region: str) -> tuple[FindingRecords, list[CoverageGap]]:
         """One scope's findings (in report order) and its evaluation failures as gaps."""
@@ -460,12 +488,14 @@ class Evaluation:
                 logger.warning(
                     "graph checks not evaluated", extra={"account_id": account_id, "missing": incomplete[account_id]}
                 )
-                for rec in graph_evaluate.unknown_account(facts, self._graph_checks, incomplete[account_id]):
+                for rec in graph_evaluate.unknown_account(
+                    facts, self._graph_checks, incomplete[account_id], self._graph_policies.get
+                ):
                     by_region[rec[1]].append(rec)
                 yield account_id, self._graph_regions(account_id, by_region, failed)
                 continue
             account, _ = graph_evaluate.account_graph(facts)
-            records, failures = graph_evaluate.evaluate_account(account, self._graph_checks)
+            records, failures = graph_evaluate.evaluate_account(account, self._graph_checks, self._graph_policies.get)
             for rec in records:
                 by_region[rec[1]].append(rec)
             for check_id, errors in failures.items():
@@ -476,6 +506,7 @@ class Evaluation:
                 for key, errs in per_key.items():
                     failed[key[1]].append(self._failure_gap(key, errs))
             yield account_id, self._graph_regions(account_id, by_region, failed)
+        self._graph_policies = {}
 
     def _graph_regions(
         self, account_id: str, by_region: dict[str, list[Record]], failed: dict[str, list[CoverageGap]]
@@ -508,23 +539,28 @@ def summarize(
     checks: int | None = None,
     run_id: str | None = None,
     delivery: DeliveryReport | None = None,
+    policy_notes: Sequence[str] = (),
 ) -> Summary:
     """Count a run's outcome (over the plans of every account audited), once, from what the stages returned.
 
     ``accounts`` and ``checks`` default to the plans' (an organization run names accounts it
-    could not plan too); ``delivery`` is what the sinks did: undelivered findings make it partial.
+    could not plan too); ``delivery`` is what the sinks did: undelivered findings make it partial;
+    ``policy_notes`` are what the policy file said about this run (expired suppressions, say).
     """
     plans = [plan] if isinstance(plan, Plan) else list(plan)
     if isinstance(findings, FindingRecords):  # counted without building each finding
-        outcomes: Iterable[tuple[Status, Severity]] = findings.outcomes()
+        outcomes: Iterable[tuple[Status, Severity, bool]] = findings.outcomes()
     else:
-        outcomes = ((f.status, f.severity) for f in findings)
+        outcomes = ((f.status, f.severity, f.suppression is not None) for f in findings)
     statuses: Counter[str] = Counter()
     failed: Counter[str] = Counter()
-    for status, severity in outcomes:
+    suppressed: Counter[str] = Counter()  # suppressed FAILED findings by severity (--fail-on ignores them)
+    for status, severity, is_suppressed in outcomes:
         statuses[status.value] += 1
         if status is Status.FAILED:
             failed[severity.value] += 1
+            if is_suppressed:
+                suppressed[severity.value] += 1
     undelivered = len(delivery.undelivered) if delivery else 0
     return Summary(
         result="partial" if gaps or statuses[Status.UNKNOWN.value] or undelivered else "complete",
@@ -538,6 +574,9 @@ def summarize(
         findings={status.value: statuses.get(status.value, 0) for status in Status},
         failed_by_severity=dict(sorted(failed.items())),
         coverage_gaps=len(gaps),
+        suppressed=sum(suppressed.values()),
+        suppressed_by_severity=dict(sorted(suppressed.items())),
+        policy_notes=list(policy_notes),
         undelivered_findings=undelivered,
         run_id=run_id,
         sinks=delivery.reports if delivery else [],
@@ -614,8 +653,9 @@ def run(
     started = dt.datetime.now(dt.UTC)
     clock = time.monotonic()
     run_id = run_id or f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+    policy = BoundPolicy(request.config, catalog.checks)  # before any AWS call: a bad file is refused first
     checks = select_checks(catalog, request.checks)
-    evaluation = Evaluation(checks)
+    evaluation = Evaluation(checks, policy)
     with _Publishing(request, factory, run_id, sink_clients, delivery_options) as publishing:
 
         def scope_done(target: Target, region: str, scope_gaps: list[CoverageGap]) -> None:
@@ -664,6 +704,7 @@ def run(
         checks=len(checks),
         run_id=run_id,
         delivery=delivery,
+        policy_notes=policy.notes,
     )
     # Not validated: built from validated parts, and validating would build every finding at once.
     result = AuditResult.model_construct(summary=summary, findings=findings, coverage_gaps=gaps, completed_scope=scope)

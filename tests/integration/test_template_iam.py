@@ -12,6 +12,8 @@ import pytest
 
 from relaudit import idempotency
 from relaudit.permissions import audit_read_actions, sink_write_actions
+from relaudit.policy import source as policy_source
+from relaudit.sinks import securityhub, workflow
 from tests.integration.template_support import Resolver, resources_of, translated
 
 ROLE = "AuditFunctionRole"
@@ -30,13 +32,24 @@ ALLOWED_MANAGED_POLICIES = {
 }
 
 
-def _statements(role: str, security_hub: str = "true") -> dict[str, dict[str, Any]]:
-    """The role's inline statements as deployed with SecurityHub=``security_hub``, by Sid (or policy name)."""
+def _statements(role: str, security_hub: str = "true", config_parameter: str = "") -> dict[str, dict[str, Any]]:
+    """The role's inline statements as deployed with SecurityHub=``security_hub`` and
+    ConfigParameter=``config_parameter``, by Sid (or policy name)."""
     cfn = translated()
-    resolver = Resolver(cfn, {"SecurityHub": security_hub}, {"FindingsTable": "t"}, ATTRIBUTES)
+    parameters = {"SecurityHub": security_hub, "ConfigParameter": config_parameter}
+    resolver = Resolver(cfn, parameters, {"FindingsTable": "t"}, ATTRIBUTES)
     properties = resolver.resolve(cfn["Resources"][role]["Properties"])
+    attached = [  # AWS::IAM::Policy resources on this role, when their condition holds
+        {
+            "PolicyName": policy["Properties"]["PolicyName"],
+            "PolicyDocument": resolver.resolve(policy["Properties"]["PolicyDocument"]),
+        }
+        for policy in resources_of(cfn, "AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        and ("Condition" not in policy or resolver.condition(policy["Condition"]))
+    ]
     found: dict[str, dict[str, Any]] = {}
-    for policy in properties.get("Policies", []):
+    for policy in [*properties.get("Policies", []), *attached]:
         for index, statement in enumerate(policy["PolicyDocument"]["Statement"]):
             key = statement.get("Sid") or f"{policy['PolicyName']}[{index}]"
             actions = statement["Action"]
@@ -92,15 +105,26 @@ def test_sink_writes_are_exactly_the_sinks_actions_on_their_own_resources() -> N
     )
     assert table["Resource"] == [TABLE_ARN, TABLE_ARN + "/index/*"]
 
+    # BatchImportFindings on the account's own product; BatchUpdateFindings (suppressions) on its hub.
+    assert _by_service(writes, "securityhub") == set(securityhub.IAM_ACTIONS | workflow.IAM_ACTIONS)
     hub = statements["SecurityHubFindings"]
-    declared = _by_service(writes, "securityhub")
-    _expect_equal(declared, hub["Action"], "statement SecurityHubFindings", "relaudit.permissions.sink_write_actions()")
+    _expect_equal(securityhub.IAM_ACTIONS, hub["Action"], "statement SecurityHubFindings", "sinks.securityhub")
     assert hub["Resource"] == ["arn:aws:securityhub:*:123456789012:product/123456789012/default"]
+    updates = statements["SecurityHubWorkflow"]
+    _expect_equal(workflow.IAM_ACTIONS, updates["Action"], "statement SecurityHubWorkflow", "sinks.workflow")
+    assert updates["Resource"] == ["arn:aws:securityhub:*:123456789012:hub/default"]
 
 
-@pytest.mark.parametrize("security_hub", ["true", "false"])
-def test_the_role_holds_nothing_else(security_hub: str) -> None:
-    statements = _statements(ROLE, security_hub)
+def test_the_policy_parameter_is_read_only_when_named_and_only_that_parameter() -> None:
+    assert "PolicyConfig" not in _statements(ROLE), "no ConfigParameter: no SSM permission"
+    statement = _statements(ROLE, config_parameter="/relaudit/config")["PolicyConfig"]
+    _expect_equal(policy_source.IAM_ACTIONS, statement["Action"], "statement PolicyConfig", "policy.source")
+    assert statement["Resource"] == ["arn:aws:ssm:us-east-1:123456789012:parameter/relaudit/config"]
+
+
+@pytest.mark.parametrize(("security_hub", "config_parameter"), [("true", ""), ("false", ""), ("true", "/p")])
+def test_the_role_holds_nothing_else(security_hub: str, config_parameter: str) -> None:
+    statements = _statements(ROLE, security_hub, config_parameter)
     granted = set().union(*(statement["Action"] for statement in statements.values()))
     on_failure_destination = {"sqs:SendMessage"}  # added by SAM for the EventInvokeConfig destination
     writes = sink_write_actions()
@@ -108,6 +132,8 @@ def test_the_role_holds_nothing_else(security_hub: str) -> None:
         writes -= _by_service(writes, "securityhub")
         assert "SecurityHubFindings" not in statements, "SecurityHub=false must not grant BatchImportFindings"
     expected = audit_read_actions() | writes | idempotency.IAM_ACTIONS | on_failure_destination
+    if config_parameter:
+        expected |= policy_source.IAM_ACTIONS
     _expect_equal(expected, granted, f"role {ROLE} (SecurityHub={security_hub})", "the code")
     senders = [s for s in statements.values() if s["Action"] == on_failure_destination]
     assert [s["Resource"] for s in senders] == [[QUEUE_ARN]]

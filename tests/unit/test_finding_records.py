@@ -79,7 +79,7 @@ def test_records_read_back_as_the_evaluated_findings_in_report_order(tmp_path_fa
     assert len(findings) == len(expected) == 2 * len(docs)
     assert [findings[i] for i in range(len(findings))] == expected
     assert findings[1:3] == expected[1:3]
-    assert [(s, sev) for s, sev in findings.outcomes()] == [(f.status, f.severity) for f in expected]
+    assert list(findings.outcomes()) == [(f.status, f.severity, False) for f in expected]
 
 
 def test_summary_counts_from_records_match_counts_from_findings(tmp_path: Path) -> None:

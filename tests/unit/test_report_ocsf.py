@@ -3,6 +3,7 @@ the OCSF 1.6.0 schema (the real schema export, packaged by ocsf-json-schema, app
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from relaudit.models.check import Status
+from relaudit.models.finding import Suppression
 from relaudit.report import ocsf
 from tests.support.ocsf_schema import schema_errors
 from tests.support.report_data import finding, mixed, result
@@ -62,3 +64,15 @@ def test_the_schema_check_is_strict_enough_to_catch_a_wrong_event() -> None:
     assert schema_errors({**event, "class_uid": "2003"})
     assert schema_errors({**event, "resources": [{"uid": 5}]})
     assert schema_errors({k: v for k, v in event.items() if k != "finding_info"})
+
+
+def test_a_suppressed_failure_is_a_suppressed_event_that_still_fails_compliance() -> None:
+    failed = finding("rds-db-instance-multi-az", Status.FAILED, "us-east-1", "legacy-db")
+    held = Suppression(reason="decommissioned in Q1", expires=dt.date(2027, 3, 31), source="config")
+    event = ocsf.to_event(failed.model_copy(update={"suppression": held}), 0)
+    assert (event["status_id"], event["status"]) == (3, "Suppressed")
+    assert event["compliance"]["status"] == "Fail"
+    assert "decommissioned in Q1" in event["status_detail"] and "2027-03-31" in event["status_detail"]
+    assert schema_errors(event) == []
+    plain = ocsf.to_event(failed, 0)
+    assert (plain["status_id"], "status_detail" in plain) == (1, False)

@@ -3,25 +3,19 @@ titles and the remediation's first line; PASSED only on request; colour only whe
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
-from typing import Any
 
 import pytest
 
-from relaudit.models.check import References, Status
-from relaudit.models.finding import Finding
+from relaudit.models.check import Status
+from relaudit.models.finding import Finding, Suppression
 from relaudit.report import terminal
 from relaudit.report.grouping import group_by_check, heat_map
 from tests.support.report_data import finding, mixed, result
 
 ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*3[0-9]m|\x1b\[[0-9;]*38;")
-
-
-class SuppressedFinding(Finding):
-    """A finding as the suppressions issue will shape it (the field is theirs to add; this stands in)."""
-
-    suppression: dict[str, Any] | None = None
 
 
 def _view(findings: list[Finding], **options: bool) -> str:
@@ -94,14 +88,33 @@ def test_several_accounts_name_the_account_of_each_resource() -> None:
     assert re.search(r"us-east-1\s+111111111111  db$", text, re.M) and re.search(r"222222222222  db$", text, re.M)
 
 
-def test_a_suppression_is_shown_when_a_finding_carries_one() -> None:
-    base = finding("rds-db-instance-multi-az", Status.FAILED, "us-east-1", "legacy-db")
-    suppressed = SuppressedFinding(
-        **{**base.model_dump(), "references": References()},
-        suppression={"reason": "decommissioned in Q1", "expires_at": "2027-03-31"},
-    )
-    text = _view([suppressed])
-    assert "legacy-db  [suppressed decommissioned in Q1 until 2027-03-31]" in text
+def _suppressed(name: str, expires: dt.date | None = dt.date(2027, 3, 31)) -> Finding:
+    base = finding("rds-db-instance-multi-az", Status.FAILED, "us-east-1", name)
+    held = Suppression(reason="decommissioned in Q1", expires=expires, source="tag")
+    return base.model_copy(update={"suppression": held})
+
+
+def test_suppressed_findings_are_listed_apart_with_source_expiry_and_reason() -> None:
+    open_ = finding("rds-db-instance-multi-az", Status.FAILED, "us-east-1", "orders-db")
+    text = _view([open_, _suppressed("legacy-db"), _suppressed("old-db", expires=None)])
+    groups, listing = text.split("Suppressed (2):\n", 1)
+    assert _headers(groups) == [("FAILED", "rds-db-instance-multi-az", 1)]
+    assert "orders-db" in groups and "legacy-db" not in groups and "old-db" not in groups
+    rows = {line.split()[4]: line.split()[5:] for line in listing.splitlines() if line.startswith("FAILED")}
+    assert rows == {
+        "legacy-db": ["tag", "2027-03-31", "decommissioned", "in", "Q1"],
+        "old-db": ["tag", "-", "decommissioned", "in", "Q1"],
+    }
+
+
+def test_policy_notes_come_before_the_summary() -> None:
+    notes = ["suppressions[0] (old) expired on 2020-01-31: it no longer applies"]
+    out = io.StringIO()
+    terminal.render(result([_suppressed("legacy-db")], policy_notes=notes, suppressed=1), out)
+    text = out.getvalue()
+    assert text.index("Policy notes:\n  suppressions[0] (old) expired on 2020-01-31") < text.index("Result: ")
+    assert "Suppressed: 1" in text
+    assert "Nothing failed but the suppressed findings below" in text, "every failure here is suppressed"
 
 
 @pytest.mark.parametrize("no_color", [False, True])

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from relaudit.catalog.loader import CompiledCheck
+    from relaudit.models.finding import Suppression
     from relaudit.models.resource import ResourceDocument
 
 PARAMS_KEY = "_params"
@@ -117,11 +118,15 @@ def build_finding(
     arn: str,
     name: str,
     detail: str | GraphDetail | None = None,
+    *,
+    suppression: Suppression | None = None,
+    tier: str | None = None,
 ) -> Finding:
     """The finding of ``check`` with ``status`` on one resource (its id and reason derive from these).
 
     ``detail`` is what an UNKNOWN finding lacked (text, see :func:`missing_inputs`), or a graph
-    finding's path and what the graph showed (added to the reason).
+    finding's path and what the graph showed (added to the reason). ``suppression`` and ``tier`` are
+    what the policy (relaudit.policy) marked it with.
     """
     definition = check.definition
     graph = detail if isinstance(detail, GraphDetail) else None
@@ -151,4 +156,6 @@ def build_finding(
         remediation_text=definition.remediation.text,
         remediation_url=definition.remediation.url,
         path=list(graph.path) if graph is not None and graph.path else None,
+        suppression=suppression,
+        tier=tier,
     )

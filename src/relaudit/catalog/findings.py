@@ -18,12 +18,15 @@ from relaudit.catalog.evaluate import GraphDetail, build_finding
 if TYPE_CHECKING:
     from relaudit.catalog.loader import CompiledCheck
     from relaudit.models.check import Severity, Status
-    from relaudit.models.finding import Finding
+    from relaudit.models.finding import Finding, Suppression
 
-# (account_id, region, check id, resource arn, resource name, status, check, detail): the report
-# order's key first. The detail is None but for UNKNOWN (what it lacked, shared by a scope's
-# findings) and graph findings (their path and what the graph showed).
-Record = tuple[str, str, str, str, str, "Status", "CompiledCheck", str | GraphDetail | None]
+# What the policy marks a finding with (relaudit.policy.apply.Marks): its suppression and its tier.
+Marks = tuple["Suppression | None", "str | None"]
+# (account_id, region, check id, resource arn, resource name, status, check, detail, marks): the
+# report order's key first. The detail is None but for UNKNOWN (what it lacked, shared by a scope's
+# findings) and graph findings (their path and what the graph showed); the marks are None without a
+# policy, or for a finding it neither suppresses nor tiers.
+Record = tuple[str, str, str, str, str, "Status", "CompiledCheck", str | GraphDetail | None, "Marks | None"]
 _REPORT_ORDER = itemgetter(0, 1, 2, 3)
 
 
@@ -35,14 +38,17 @@ def record(
     arn: str,
     name: str,
     detail: str | GraphDetail | None = None,
+    marks: Marks | None = None,
 ) -> Record:
     """The record of one finding."""
-    return (account_id, region, check.definition.id, arn, name, status, check, detail)
+    return (account_id, region, check.definition.id, arn, name, status, check, detail, marks)
 
 
 def _build(rec: Record) -> Finding:
-    account_id, region, _, arn, name, status, check, detail = rec
-    return build_finding(check, status, account_id, region, arn, name, detail)
+    account_id, region, _, arn, name, status, check, detail, marks = rec
+    if marks is None:
+        return build_finding(check, status, account_id, region, arn, name, detail)
+    return build_finding(check, status, account_id, region, arn, name, detail, suppression=marks[0], tier=marks[1])
 
 
 class FindingRecords(Sequence["Finding"]):
@@ -80,6 +86,6 @@ class FindingRecords(Sequence["Finding"]):
         """One sequence of several (scopes' findings, say), in report order."""
         return cls([rec for part in parts for rec in part._records])
 
-    def outcomes(self) -> Iterator[tuple[Status, Severity]]:
-        """Each finding's status and severity, without building the findings (for counting)."""
-        return ((rec[5], rec[6].definition.severity) for rec in self._records)
+    def outcomes(self) -> Iterator[tuple[Status, Severity, bool]]:
+        """Each finding's status, severity and whether it is suppressed, without building the findings."""
+        return ((rec[5], rec[6].definition.severity, bool(rec[8] and rec[8][0])) for rec in self._records)

@@ -14,12 +14,13 @@ from relaudit.graph.workloads import assign
 from relaudit.models.check import Status
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     from relaudit.catalog.loader import CompiledCheck
     from relaudit.graph.facts import Fact
     from relaudit.graph.workloads import Workload
     from relaudit.models.coverage import CoverageGap
+    from relaudit.policy.apply import ResourcePolicy
 
 
 def account_graph(facts: Iterable[Fact]) -> tuple[AccountGraph, list[Workload]]:
@@ -36,12 +37,16 @@ def _path(check: CompiledCheck, document: dict[str, Any]) -> tuple[str, ...]:
 
 
 def evaluate_account(
-    account: AccountGraph, checks: Sequence[CompiledCheck]
+    account: AccountGraph,
+    checks: Sequence[CompiledCheck],
+    policy_of: Callable[[str], ResourcePolicy | None] | None = None,
 ) -> tuple[list[Record], dict[str, list[tuple[str, Exception]]]]:
     """The records of ``checks`` on every inventoried node of their resource type, and the
     (check id -> [(ARN, error)]) expressions that failed on a document.
 
     A failing finding with a path says the path, its hops and when a hop is a permission only.
+    ``policy_of`` gives a node's policy (relaudit.policy) by ARN: its tier's checks and suppressions
+    apply to graph checks as to the others.
     """
     derived = Derived(account)
     by_type: dict[str, list[CompiledCheck]] = {}
@@ -54,31 +59,57 @@ def evaluate_account(
         if not wanted or node.attrs.get("Stub"):
             continue
         document = node_document(derived, node.arn)
+        view = policy_of(node.arn) if policy_of is not None else None
         for check in wanted:
+            judged = view.judged(check) if view is not None else check
+            if judged is None:  # the node's tier leaves the check out: not evaluated
+                marks = view.marks(check.id, Status.NOT_APPLICABLE) if view is not None else None
+                records.append(
+                    record(check, Status.NOT_APPLICABLE, node.account_id, node.region, node.arn, node.name, None, marks)
+                )
+                continue
             try:
-                status = status_of(check, document)
-                path = _path(check, document) if status is Status.FAILED else ()
+                status = status_of(judged, document)
+                path = _path(judged, document) if status is Status.FAILED else ()
             except EVALUATION_ERRORS as exc:
                 failures.setdefault(check.id, []).append((node.arn, exc))
                 continue
             detail = GraphDetail(path, f"Path: {derived.describe(list(path))}.") if path else None
-            records.append(record(check, status, node.account_id, node.region, node.arn, node.name, detail))
+            marks = view.marks(check.id, status) if view is not None else None
+            records.append(record(judged, status, node.account_id, node.region, node.arn, node.name, detail, marks))
     return records, failures
 
 
-def unknown_account(facts: Iterable[Fact], checks: Sequence[CompiledCheck], missing: str) -> list[Record]:
+def unknown_account(
+    facts: Iterable[Fact],
+    checks: Sequence[CompiledCheck],
+    missing: str,
+    policy_of: Callable[[str], ResourcePolicy | None] | None = None,
+) -> list[Record]:
     """An account whose graph misses a source: each graph check is UNKNOWN on every inventoried
-    resource of its type (could not judge), so no stored verdict moves and none is archived."""
+    resource of its type (could not judge), so no stored verdict moves and none is archived.
+
+    Under ``policy_of`` a check the resource's tier leaves out is NOT_APPLICABLE (it does not
+    concern the resource, judged or not) and the others carry the tier's severity and mark; an
+    UNKNOWN finding is never suppressed (marks suppress FAILED findings only).
+    """
     by_type: dict[str, list[CompiledCheck]] = {}
     for check in checks:
         by_type.setdefault(check.definition.resource_type, []).append(check)
     detail = f"the workload graph could not be read ({missing})"
     nodes = {fact.arn: fact for fact in facts if isinstance(fact, Node) and fact.type in by_type}
-    return [
-        record(check, Status.UNKNOWN, node.account_id, node.region, node.arn, node.name, detail)
-        for node in nodes.values()
-        for check in by_type[node.type]
-    ]
+    records: list[Record] = []
+    for node in nodes.values():
+        view = policy_of(node.arn) if policy_of is not None else None
+        for check in by_type[node.type]:
+            judged = view.judged(check) if view is not None else check
+            status = Status.UNKNOWN if judged is not None else Status.NOT_APPLICABLE
+            marks = view.marks(check.id, status) if view is not None else None
+            reason = detail if judged is not None else None
+            records.append(
+                record(judged or check, status, node.account_id, node.region, node.arn, node.name, reason, marks)
+            )
+    return records
 
 
 def incomplete_accounts(gaps: Iterable[CoverageGap]) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Literal
 
@@ -9,6 +10,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from relaudit.models.check import References, Severity, Status
 from relaudit.models.coverage import CoverageGap
+
+
+class Suppression(BaseModel):
+    """Why a finding is excepted, by whom (the policy file or the resource's tags) and until when."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reason: str
+    expires: dt.date | None = None
+    source: Literal["config", "tag"]
 
 
 class Finding(BaseModel):
@@ -33,6 +44,9 @@ class Finding(BaseModel):
     remediation_url: str
     # Graph findings on a path (a chain, a loop, an uncaptured async path): its ARNs in order.
     path: list[str] | None = None
+    # Issue 18 (relaudit.policy): an exception keeps the status, and the tier the resource was judged under.
+    suppression: Suppression | None = None
+    tier: str | None = None
 
 
 class SinkReport(BaseModel):
@@ -49,6 +63,8 @@ class SinkReport(BaseModel):
         default=0, description="UNKNOWN findings: never sent to Security Hub; a stored verdict is kept as it was"
     )
     not_enabled: int = Field(default=0, description="Security Hub: findings in regions where it is not enabled")
+    workflow: int = Field(default=0, description="Security Hub: Workflow set SUPPRESSED, or back to NEW")
+    workflow_failed: int = Field(default=0, description="Security Hub: Workflow updates that still failed")
     history: int = Field(default=0, description="DynamoDB: status transitions recorded")
     superseded: int = Field(default=0, description="DynamoDB: a newer state was already stored")
     undelivered: int = Field(default=0, description="Findings that still failed after retries")
@@ -76,6 +92,11 @@ class Summary(BaseModel):
     findings: dict[str, int] = Field(description="Counts by status")
     failed_by_severity: dict[str, int]
     coverage_gaps: int
+    # Issue 18 (relaudit.policy): suppressed findings, and the FAILED among them by severity (--fail-on
+    # ignores those); notes on suppressions that expired or were not honoured.
+    suppressed: int = 0
+    suppressed_by_severity: dict[str, int] = Field(default_factory=dict)
+    policy_notes: list[str] = Field(default_factory=list)
     undelivered_findings: int = 0
     run_id: str | None = None
     sinks: list[SinkReport] = Field(default_factory=list)

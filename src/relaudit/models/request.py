@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
+from relaudit.policy.config import PolicyConfig
+
 # \Z, not $: "$" also matches before a trailing newline, and "us-east-1\n" is not a region.
 REGION_RE = re.compile(r"^[a-z]{2,4}(-[a-z]{1,16}){1,3}-\d{1,2}\Z")
 CHECK_ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*\Z")
@@ -48,6 +50,8 @@ class AuditRequest(BaseModel):
     exclude_accounts: list[str] = Field(default_factory=list, max_length=MAX_ACCOUNTS)
     role_name: str | None = Field(default=None, validate_default=True)
     external_id: SecretStr | None = None  # never shown: repr and JSON dumps print '**********'
+    # Exceptions and tiers (relaudit.policy): the CLI's --config file; the Lambda's packaged file or SSM parameter.
+    config: PolicyConfig = Field(default_factory=PolicyConfig)
 
     @property
     def multi_account(self) -> bool:

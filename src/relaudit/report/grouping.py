@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -38,17 +38,12 @@ def first_line(text: str) -> str:
 
 
 def suppression_note(finding: Finding) -> str | None:
-    """A one-line note when the finding carries a suppression (optional; see the suppressions issue)."""
-    suppression: Any = getattr(finding, "suppression", None)
-    if not suppression:
+    """A one-line note when the finding is suppressed (relaudit.policy): its reason, source and expiry."""
+    rule = finding.suppression
+    if rule is None:
         return None
-    if isinstance(suppression, dict):
-        reason, until = suppression.get("reason"), suppression.get("expires_at") or suppression.get("until")
-    else:
-        reason = getattr(suppression, "reason", None)
-        until = getattr(suppression, "expires_at", None) or getattr(suppression, "until", None)
-    parts = ["suppressed", str(reason) if reason else "", f"until {until}" if until else ""]
-    return " ".join(part for part in parts if part)
+    until = f" until {rule.expires.isoformat()}" if rule.expires else ""
+    return f"suppressed by {rule.source}{until}: {rule.reason}"
 
 
 @dataclass

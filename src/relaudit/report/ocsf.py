@@ -59,7 +59,8 @@ def to_event(finding: Finding, time_ms: int, run_id: str | None = None) -> dict[
     if status not in EXPORTED:
         raise ValueError(f"finding {finding.id} is {status}: only PASSED and FAILED findings become OCSF events")
     severity = str(finding.severity.value)
-    status_id, status_name = SUPPRESSED if suppression_note(finding) else FINDING_STATUS[status]
+    # A suppressed finding (relaudit.policy) keeps its compliance status; its finding status is Suppressed.
+    status_id, status_name = SUPPRESSED if finding.suppression is not None else FINDING_STATUS[status]
     compliance_id, compliance_name = COMPLIANCE_STATUS[status]
     metadata: dict[str, Any] = {
         "version": OCSF_VERSION,
@@ -114,6 +115,9 @@ def to_event(finding: Finding, time_ms: int, run_id: str | None = None) -> dict[
         ],
         "remediation": {"desc": finding.remediation_text, "references": [finding.remediation_url]},
     }
+    note = suppression_note(finding)
+    if note is not None:  # why it is suppressed, and until when
+        event["status_detail"] = note
     references = finding.references.model_dump(exclude_none=True)
     if references:  # equivalent controls in other tools have no OCSF attribute of their own
         event["unmapped"] = {"references": references}

@@ -2,7 +2,9 @@
 
 Each group is one line (status, severity, check, count, title), the first line of the remediation,
 then its resources. PASSED and NOT_APPLICABLE groups are counted in one line each unless asked for.
-The coverage gaps, the summary and the sinks follow, as :mod:`relaudit.sinks.local` words them.
+Suppressed findings (relaudit.policy) are listed apart, with who suppressed them, until when and
+why, then the policy's notes (expired or unhonoured suppressions). The coverage gaps, the summary
+and the sinks follow, as :mod:`relaudit.sinks.local` words them.
 Colour comes from rich, which leaves it out when the output is not a terminal or NO_COLOR is set.
 """
 
@@ -20,15 +22,15 @@ from relaudit.report.grouping import (
     UNKNOWN,
     CheckGroup,
     group_by_check,
-    suppression_note,
 )
 from relaudit.report.trend import human_duration
 from relaudit.sinks import local
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
     from typing import TextIO
 
-    from relaudit.models.finding import AuditResult
+    from relaudit.models.finding import AuditResult, Finding
     from relaudit.report.trend import Trend
 
 STATUS_STYLE = {FAILED: "bold red", UNKNOWN: "bold yellow", PASSED: "green", NOT_APPLICABLE: "dim"}
@@ -63,11 +65,17 @@ def _group_lines(group: CheckGroup, several_accounts: bool) -> list[Text]:
         line = Text.assemble(*parts, (finding.resource_name, "bold"))
         if group.status == UNKNOWN:  # its reason names the input that could not be read
             line.append(f"  {finding.reason}", "yellow")
-        note = suppression_note(finding)
-        if note:
-            line.append(f"  [{note}]", "dim")
         lines.append(line)
     return lines
+
+
+def _unsuppressed(findings: Iterable[Finding], suppressed: list[Finding]) -> Iterator[Finding]:
+    """The findings not suppressed; the suppressed ones are appended to ``suppressed`` (one pass)."""
+    for finding in findings:
+        if finding.suppression is None:
+            yield finding
+        else:
+            suppressed.append(finding)
 
 
 def _hidden_line(status: str, groups: list[CheckGroup]) -> Text:
@@ -76,6 +84,36 @@ def _hidden_line(status: str, groups: list[CheckGroup]) -> Text:
         (status, STATUS_STYLE.get(status, "")),
         f": {count} findings of {len(groups)} checks not listed ({_FLAG[status]} lists them)",
     )
+
+
+def suppressed_table(findings: Sequence[Finding], several_accounts: bool = False) -> str:
+    """Suppressed findings, apart from the others: what, by which source, until when, and why."""
+    ordered = sorted(findings, key=lambda f: (-f.severity.rank, f.check_id, f.resource_arn))
+    headers: tuple[str, ...] = ("STATUS", "SEVERITY", "CHECK", "REGION", "RESOURCE", "BY", "UNTIL", "REASON")
+    rows: list[tuple[str, ...]] = []
+    for f, rule in ((f, f.suppression) for f in ordered):
+        if rule is None:
+            continue
+        until = rule.expires.isoformat() if rule.expires else "-"
+        row = (f.status.value, f.severity.value, f.check_id, f.region, f.resource_name, rule.source, until, rule.reason)
+        rows.append((*row, f.account_id) if several_accounts else row)
+    if several_accounts:
+        headers = (*headers, "ACCOUNT")
+    return f"Suppressed ({len(rows)}):\n" + local.table(headers, rows)
+
+
+def policy_notes_text(notes: Sequence[str]) -> str:
+    """The policy's notes: suppressions that expired or were not honoured, tier tags naming no tier."""
+    return "Policy notes:\n" + "\n".join(f"  {note}" for note in notes)
+
+
+def _policy_lines(console: Console, result: AuditResult, suppressed: Sequence[Finding]) -> None:
+    if suppressed:
+        console.print(Text(suppressed_table(suppressed, several_accounts=len(result.summary.accounts) > 1)))
+        console.print()
+    if result.summary.policy_notes:
+        console.print(Text(policy_notes_text(result.summary.policy_notes)))
+        console.print()
 
 
 def render(result: AuditResult, out: TextIO, *, show_passed: bool = False, show_not_applicable: bool = False) -> None:
@@ -88,7 +126,8 @@ def render(result: AuditResult, out: TextIO, *, show_passed: bool = False, show_
         show_not_applicable: List NOT_APPLICABLE groups too.
     """
     console = console_for(out)
-    groups = group_by_check(result.findings)
+    suppressed: list[Finding] = []
+    groups = group_by_check(_unsuppressed(result.findings, suppressed))
     several_accounts = len(result.summary.accounts) > 1
     shown = {PASSED: show_passed, NOT_APPLICABLE: show_not_applicable}
     hidden: dict[str, list[CheckGroup]] = {}
@@ -102,12 +141,14 @@ def render(result: AuditResult, out: TextIO, *, show_passed: bool = False, show_
         console.print()
         listed += 1
     if not listed:
-        console.print(Text("Nothing failed and nothing is unknown.", "green"))
+        but = " but the suppressed findings below," if suppressed else ""
+        console.print(Text(f"Nothing failed{but} and nothing is unknown.", "green"))
         console.print()
     for status, held in hidden.items():
         console.print(_hidden_line(status, held))
     if hidden:
         console.print()
+    _policy_lines(console, result, suppressed)
     console.print(Text(local.footer_text(result)))
 
 

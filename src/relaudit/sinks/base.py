@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from relaudit.sinks.workflow import WorkflowOutcome
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -25,6 +27,8 @@ class Batch:
         at: This run's time (ISO 8601), recorded as when Security Hub acknowledged a finding.
         acknowledged: Finding ids Security Hub accepted in this batch; the table, published after
             it, records them as Security Hub's state (so an unacknowledged one is sent again).
+        workflow: The Workflow updates Security Hub accepted in this batch (suppressions); the
+            table records the note each leaves, so a failed one is tried again next run.
     """
 
     account_id: str
@@ -34,6 +38,7 @@ class Batch:
     transitions: list[Transition]
     at: str
     acknowledged: set[str] = field(default_factory=set)
+    workflow: WorkflowOutcome = field(default_factory=WorkflowOutcome)
 
 
 class Sink(Protocol):

@@ -3,8 +3,9 @@
 For each (account, region) scope, as soon as it is evaluated, and within it one check at a time
 (so memory holds one check's findings of one scope, not the run's): read that check's stored
 state, plan the lifecycle, then hand the batch to every sink in order: Security Hub (each account
-with its own credentials), then the findings table (history first, then the current items that
-changed, recording what Security Hub acknowledged). Everything that still fails after retries is
+with its own credentials; then the Workflow of suppressed findings, see :mod:`relaudit.sinks.workflow`),
+then the findings table (history first, then the current items that changed, recording what
+Security Hub acknowledged and the Workflow note it now shows). Everything that still fails after retries is
 counted, logged, and makes the run partial; a finding is never recorded as delivered to Security
 Hub when it was not, so the next run re-sends it. The run record is written last.
 """
@@ -193,6 +194,7 @@ def run_record(result: AuditResult, summary: Summary, check_ids: list[str]) -> d
         "resources": summary.resources,
         "findings": summary.findings,
         "failed_by_severity": summary.failed_by_severity,
+        "suppressed": summary.suppressed,  # relaudit.policy
         "coverage_gaps": [gap.model_dump() for gap in result.coverage_gaps],
         "undelivered_findings": summary.undelivered_findings,
         "sinks": [report.model_dump() for report in summary.sinks],

@@ -130,6 +130,7 @@ def current_item(state: StoredFinding, archived_ttl: dt.timedelta) -> dict[str, 
         "sh_hash": state.sh_hash,
         "sh_record_state": state.sh_record_state,
         "sh_synced_at": state.sh_synced_at,
+        "sh_workflow": state.sh_workflow,
     }
     if state.record_state == "ARCHIVED" and state.archived_at:
         item[table_schema.TTL_ATTRIBUTE] = _epoch(state.archived_at, archived_ttl)
@@ -143,8 +144,8 @@ def stored_finding(item: dict[str, Any]) -> StoredFinding:
         ValueError: The item is not a valid current-finding item.
     """
     try:
-        # A field left out (None values are not stored; items written before `path` existed) takes
-        # its default; a required one missing fails validation.
+        # An optional field (a graph finding's path; suppression, tier) is absent from items written
+        # without it, or before it existed.
         finding = Finding.model_validate({name: item[name] for name in _FINDING_FIELDS if name in item})
     except ValidationError as exc:
         raise ValueError(f"not a finding item: {exc}") from exc
@@ -161,6 +162,7 @@ def stored_finding(item: dict[str, Any]) -> StoredFinding:
         sh_hash=item.get("sh_hash"),
         sh_record_state=item.get("sh_record_state"),
         sh_synced_at=item.get("sh_synced_at"),
+        sh_workflow=item.get("sh_workflow"),
     )
 
 
@@ -189,6 +191,9 @@ def history_item(event: HistoryEvent, history_ttl: dt.timedelta) -> dict[str, An
         "resource_arn": f.resource_arn,
         "resource_name": f.resource_name,
         "reason": f.reason if event.status is Status.UNKNOWN else None,  # which input was missing, and why
+        # Who suppressed it (config or tag), why and until when; the tier it was judged under.
+        "suppression": f.suppression.model_dump(mode="json") if f.suppression else None,
+        "tier": f.tier,
         table_schema.TTL_ATTRIBUTE: _epoch(event.at, history_ttl),
     }
 
@@ -527,6 +532,7 @@ class TableSink:
                 to_store.append(acknowledged(t, batch.at))
             elif t.write:
                 to_store.append(t.state)
+        to_store = batch.workflow.stored(to_store)
         history = self.table.write_history(t.event for t in batch.transitions if t.event is not None)
         writes = self.table.put_findings(to_store, self._executor)
         failed = {**history.failed, **writes.failed}

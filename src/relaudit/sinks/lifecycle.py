@@ -38,7 +38,9 @@ if TYPE_CHECKING:
     from relaudit.models.finding import Finding
 
 RecordState = Literal["ACTIVE", "ARCHIVED"]
-EventName = Literal["NEW", "STATUS_CHANGED", "ARCHIVED", "REAPPEARED", "UNKNOWN"]
+# SUPPRESSED / UNSUPPRESSED (relaudit.policy): the finding's suppression changed, its status did not.
+EventName = Literal["NEW", "STATUS_CHANGED", "ARCHIVED", "REAPPEARED", "UNKNOWN", "SUPPRESSED", "UNSUPPRESSED"]
+_SUPPRESSION_EVENTS = frozenset({"SUPPRESSED", "UNSUPPRESSED"})
 Scope = frozenset[tuple[str, str, str]]  # completed (account, region, check id) units
 DEFAULT_REFRESH = dt.timedelta(days=7)
 _TICK = dt.timedelta(milliseconds=1)
@@ -60,6 +62,7 @@ class StoredFinding:
     sh_hash: str | None = None  # content hash of what Security Hub last acknowledged
     sh_record_state: RecordState | None = None
     sh_synced_at: str | None = None  # when Security Hub acknowledged it
+    sh_workflow: str | None = None  # the suppression note relaudit set as Security Hub's Workflow (sinks.workflow)
 
     @property
     def unit(self) -> tuple[str, str, str]:
@@ -150,6 +153,8 @@ def _event(previous: StoredFinding | None, finding: Finding) -> EventName | None
         return "REAPPEARED"
     if previous.finding.status is not finding.status:
         return "STATUS_CHANGED"
+    if previous.finding.suppression != finding.suppression:
+        return "SUPPRESSED" if finding.suppression is not None else "UNSUPPRESSED"
     return None
 
 
@@ -184,7 +189,9 @@ def _current(
         record_state="ACTIVE",
         first_seen=previous.first_seen if previous else at,
         last_seen=at,
-        status_changed_at=at if event else (previous.status_changed_at if previous else at),
+        status_changed_at=(
+            at if event and event not in _SUPPRESSION_EVENTS else (previous.status_changed_at if previous else at)
+        ),
         updated_at=at,
         run_id=run_id,
         resolved_at=_resolved_at(previous, finding.status, at),
@@ -192,6 +199,7 @@ def _current(
         sh_hash=previous.sh_hash if previous else None,
         sh_record_state=previous.sh_record_state if previous else None,
         sh_synced_at=previous.sh_synced_at if previous else None,
+        sh_workflow=previous.sh_workflow if previous else None,
     )
     history = None
     if event is not None:

@@ -74,7 +74,8 @@ def footer_text(result: AuditResult) -> str:
         f"Result: {s.result} | {s.resources} resources, {s.checks} checks, "
         f"{len(s.regions)} regions{f', {len(s.accounts)} accounts' if len(s.accounts) > 1 else ''} "
         f"in {s.duration_seconds:.1f}s\n"
-        f"Findings: {counts}\nFailed by severity: {failed}\nCoverage gaps: {s.coverage_gaps}"
+        f"Findings: {counts}\nFailed by severity: {failed}\nSuppressed: {s.suppressed}\n"
+        f"Coverage gaps: {s.coverage_gaps}"
     )
     if s.sinks:
         parts.append(sinks_text(result))

@@ -20,6 +20,7 @@ from relaudit.models.check import Status
 from relaudit.models.finding import SinkReport
 from relaudit.sinks.asff import asff_problems, encoded_size
 from relaudit.sinks.retry import CallPacer, DeliveryOptions, is_retryable
+from relaudit.sinks.workflow import plan_workflow, update_workflow
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -247,7 +248,8 @@ def import_findings(
 
 
 class SecurityHubSink:
-    """The Security Hub sink: imports each batch's ASFF into its account and region, one pacer per scope."""
+    """The Security Hub sink: imports each batch's ASFF into its account and region, then sets the
+    Workflow of its suppressed findings (:mod:`relaudit.sinks.workflow`); one pacer per scope and API."""
 
     name = "securityhub"
 
@@ -256,28 +258,37 @@ class SecurityHubSink:
         self._accounts = accounts
         self._options = options
         self._lock = threading.Lock()
-        self._pacers: dict[tuple[str, str], CallPacer] = {}
+        self._pacers: dict[tuple[str, str, str], CallPacer] = {}
         self._failed: dict[str, str] = {}
         self._counts: Counter[str] = Counter()
         self._errors: Counter[str] = Counter()
         self._notes: dict[str, None] = {}
 
-    def _pacer(self, scope: tuple[str, str]) -> CallPacer:
+    def _pacer(self, scope: tuple[str, str], api: str) -> CallPacer:
+        key = (*scope, api)
         with self._lock:
-            if scope not in self._pacers:
+            if key not in self._pacers:
                 options = self._options
-                self._pacers[scope] = CallPacer(options.rate_per_second, options.monotonic, options.sleep)
-            return self._pacers[scope]
+                self._pacers[key] = CallPacer(options.rate_per_second, options.monotonic, options.sleep)
+            return self._pacers[key]
 
     def publish(self, batch: Batch) -> None:
-        """Import what the lifecycle says to send; mark what Security Hub accepted on ``batch``."""
+        """Import what the lifecycle says to send, then set the Workflow of what is suppressed; mark
+        what Security Hub accepted (and the Workflow notes it now shows) on ``batch``."""
         sent = {t.finding_id: t.asff for t in batch.transitions if t.asff is not None}
         scope = (batch.account_id, batch.region)
         outcome = ImportOutcome()
         if sent:
-            outcome = import_findings(sent.values(), self._accounts, self._options, pacers={scope: self._pacer(scope)})
+            pacers = {scope: self._pacer(scope, "import")}
+            outcome = import_findings(sent.values(), self._accounts, self._options, pacers=pacers)
         delivered = outcome.delivered & sent.keys()
         batch.acknowledged |= delivered
+        # After the import, which creates the findings BatchUpdateFindings then finds.
+        updates = plan_workflow(batch.transitions, delivered)
+        if updates:
+            pacers = {scope: self._pacer(scope, "workflow")}
+            batch.workflow = update_workflow(updates, self._accounts, self._options, pacers=pacers)
+        workflow = batch.workflow
         statuses = Counter(f.status for f in batch.findings)
         with self._lock:
             self._counts.update(
@@ -287,11 +298,14 @@ class SecurityHubSink:
                 not_applicable=statuses[Status.NOT_APPLICABLE],
                 unknown=statuses[Status.UNKNOWN],
                 not_enabled=len(outcome.not_enabled),
-                calls=outcome.calls,
+                calls=outcome.calls,  # BatchImportFindings only (the field says so)
+                workflow=len(workflow.done),
+                workflow_failed=len(workflow.failed),
             )
-            self._failed.update(outcome.failed)
-            self._errors.update(outcome.failed.values())
-            self._notes.update(dict.fromkeys(outcome.notes))
+            failed = {**workflow.failed, **outcome.failed}
+            self._failed.update(failed)
+            self._errors.update(failed.values())
+            self._notes.update(dict.fromkeys([*outcome.notes, *workflow.notes]))
 
     def lost(self, findings: Sequence[Finding], code: str) -> None:
         """Findings whose state could not be read: those Security Hub would hold are undelivered."""
@@ -317,4 +331,14 @@ class SecurityHubSink:
             )
 
 
-_REPORTED = ("delivered", "archived", "unchanged", "not_applicable", "unknown", "not_enabled", "calls")
+_REPORTED = (
+    "delivered",
+    "archived",
+    "unchanged",
+    "not_applicable",
+    "unknown",
+    "not_enabled",
+    "calls",
+    "workflow",
+    "workflow_failed",
+)

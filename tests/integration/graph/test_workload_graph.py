@@ -18,6 +18,7 @@ from relaudit.graph.collect import collect_graph
 from relaudit.inventory import COLLECTORS
 from relaudit.models.check import Status
 from relaudit.models.request import AuditRequest
+from relaudit.policy.config import parse_config
 from relaudit.run import run
 
 REGION = "us-east-1"
@@ -160,4 +161,71 @@ def test_an_unreadable_graph_source_makes_every_graph_verdict_unknown_and_archiv
     assert all("workload graph could not be read" in f.reason and "AccessDenied" in f.reason for f in graph_findings)
     assert Status.UNKNOWN not in {f.status for f in result.findings if f.check_id not in GRAPH_CHECKS}
     assert {check for _, _, check in result.completed_scope} == {"sqs-queue-redrive-policy-configured"}
+    assert result.summary.result == "partial"
+
+
+def test_graph_findings_are_tiered_and_suppressed_like_the_others(seeded: Any) -> None:
+    # The merge of issue 18 with the graph: a graph check is judged per resource under its tier, and
+    # its FAILED finding is suppressed by the same rules (here by ARN: Lambda's ListFunctions has no tags).
+    config = parse_config(
+        """
+suppressions:
+  - checks: [lambda-function-no-recursive-loop]
+    resources: ["arn:aws:lambda:*:*:function:worker"]
+    reason: the loop ends at the dead-letter queue
+policies:
+  batch:
+    resources: ["arn:aws:lambda:*:*:function:reporter"]
+    skip_checks: [lambda-function-async-path-failure-captured]
+    severity: {lambda-function-at-least-once-idempotency-evidence: CRITICAL}
+""",
+        "test",
+    )
+    request = AuditRequest(regions=[REGION], checks=GRAPH_CHECKS, max_workers=4, config=config)
+    findings = {(f.check_id, f.resource_name): f for f in run(request, CATALOG, seeded).findings}
+    loop = findings[("lambda-function-no-recursive-loop", "worker")]
+    assert loop.status is Status.FAILED and loop.suppression is not None
+    assert (loop.suppression.source, loop.suppression.reason) == ("config", "the loop ends at the dead-letter queue")
+    assert findings[("lambda-function-no-recursive-loop", "posting")].suppression is None
+    dropped = findings[("lambda-function-async-path-failure-captured", "reporter")]
+    assert (dropped.status, dropped.tier) == (Status.NOT_APPLICABLE, "batch")
+    kept = findings[("lambda-function-async-path-failure-captured", "invoicer")]
+    assert (kept.status, kept.tier, kept.suppression) == (Status.FAILED, None, None)
+    raised = findings[("lambda-function-at-least-once-idempotency-evidence", "reporter")]
+    assert (raised.status, raised.severity.value, raised.tier) == (Status.FAILED, "CRITICAL", "batch")
+    assert findings[("lambda-function-at-least-once-idempotency-evidence", "worker")].severity.value != "CRITICAL"
+
+
+def test_an_unreadable_graph_source_under_a_policy_is_unknown_not_suppressed_and_tiered(seeded: Any) -> None:
+    # Could not judge stays UNKNOWN whatever the rules say: a catch-all suppression suppresses no
+    # UNKNOWN finding, while the tier still leaves out the check it skips and marks the rest.
+    def denied(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "denied"}}, "ListRolePolicies")
+
+    seeded.client("iam", REGION).meta.events.register_first("before-call.iam.ListRolePolicies", denied)
+    config = parse_config(
+        """
+suppressions:
+  - checks: ["*"]
+    resources: ["*"]
+    reason: everything is excepted
+policies:
+  batch:
+    resources: ["arn:aws:lambda:*:*:function:reporter"]
+    skip_checks: [lambda-function-async-path-failure-captured]
+""",
+        "test",
+    )
+    request = AuditRequest(regions=[REGION], checks=GRAPH_CHECKS, max_workers=4, config=config)
+    result = run(request, CATALOG, seeded)
+
+    findings = {(f.check_id, f.resource_name): f for f in result.findings}
+    assert {f.status for f in findings.values()} == {Status.UNKNOWN, Status.NOT_APPLICABLE}
+    assert all(f.suppression is None for f in findings.values())
+    dropped = findings[("lambda-function-async-path-failure-captured", "reporter")]
+    assert (dropped.status, dropped.tier) == (Status.NOT_APPLICABLE, "batch")
+    marked = findings[("lambda-function-no-recursive-loop", "reporter")]
+    assert (marked.status, marked.tier) == (Status.UNKNOWN, "batch")
+    assert findings[("lambda-function-async-path-failure-captured", "invoicer")].status is Status.UNKNOWN
+    assert result.summary.suppressed == 0
     assert result.summary.result == "partial"

@@ -19,6 +19,7 @@ from relaudit.demo.seed import seed
 from relaudit.inventory import COLLECTORS
 from relaudit.models.check import Status
 from relaudit.models.request import AuditRequest
+from relaudit.policy.config import parse_config
 from relaudit.run import run
 from relaudit.sinks.dynamodb import FindingsTable
 from tests.integration.sinks.conftest import TABLE
@@ -31,6 +32,7 @@ from tests.integration.sinks.helpers import (
     fast_options,
     leave_unprocessed,
 )
+from tests.support import securityhub_workflow
 
 CATALOG = load_catalog(known_types=COLLECTORS)
 SQS_CHECK = "sqs-queue-redrive-policy-configured"
@@ -58,7 +60,10 @@ def audit(factory: Any, table: Any, clock: Clock) -> Any:
     """audit(regions=..., checks=..., sinks=...) -> AuditResult, with no real sleeping."""
 
     def go(
-        regions: tuple[str, ...] = REGIONS, checks: tuple[str, ...] = (SQS_CHECK,), sinks: tuple[str, ...] = ()
+        regions: tuple[str, ...] = REGIONS,
+        checks: tuple[str, ...] = (SQS_CHECK,),
+        sinks: tuple[str, ...] = (),
+        config: str = "",
     ) -> Any:
         request = AuditRequest(
             regions=list(regions),
@@ -66,6 +71,7 @@ def audit(factory: Any, table: Any, clock: Clock) -> Any:
             sinks=list(sinks or ("securityhub", "dynamodb")),
             table=TABLE,
             max_workers=4,
+            config=parse_config(config, "test"),
         )
         options = fast_options(clock=clock)[0]
         return run(request, CATALOG, factory, delivery_options=options)
@@ -310,8 +316,12 @@ def test_sinks_call_exactly_the_actions_they_declare(factory: Any, audit: Any, c
     for client in clients:
         prefix = client.meta.service_model.signing_name
         client.meta.events.register("before-call", lambda model, p=prefix, **_: called.add(f"{p}:{model.name}"))
-    audit()
+    updates = securityhub_workflow.install(factory, REGIONS)  # moto has no BatchUpdateFindings; it answers first
+    result = audit(config=f"suppressions: [{{checks: [{SQS_CHECK}], resources: ['*'], reason: test}}]")
+    assert result.summary.suppressed > 0  # their Workflow is set SUPPRESSED
     factory.client("sqs", "us-east-1").delete_queue(QueueUrl=seeded["us-east-1"]["emails"])
     clock.now += dt.timedelta(days=1)
-    audit()  # an archive, history, a second run record
+    audit()  # an archive, history, a second run record, suppressions back to NEW
+    assert {update["Workflow"]["Status"] for update in updates} == {"SUPPRESSED", "NEW"}
+    called.add("securityhub:BatchUpdateFindings")
     assert called == sink_write_actions()

@@ -1,0 +1,1 @@
+"""Audit policy: exceptions (suppressions with a reason and an expiry) and per-tier check policies."""
