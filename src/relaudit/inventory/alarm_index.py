@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from relaudit.inventory import shapes
 from relaudit.inventory.base import paginate
 
 if TYPE_CHECKING:
@@ -15,6 +16,23 @@ if TYPE_CHECKING:
 
 IAM_ACTIONS = frozenset({"cloudwatch:DescribeAlarms"})
 _MAX_RECORDS = 100  # DescribeAlarms' largest page
+# What the index reads of each alarm: every collector that joins alarms lists it in its READS.
+READS = shapes.Api(
+    "cloudwatch",
+    "DescribeAlarms",
+    "MetricAlarms[]",
+    (
+        "AlarmName",
+        "MetricName",
+        "Namespace",
+        "Dimensions[].Name",
+        "Dimensions[].Value",
+        "Metrics[].MetricStat.Metric.MetricName",
+        "Metrics[].MetricStat.Metric.Dimensions",
+        "AlarmActions",
+        "ActionsEnabled",
+    ),
+)
 
 AlarmKey = tuple[str, str, str, str]  # namespace, metric name, dimension name, dimension value
 

@@ -34,22 +34,7 @@ DOCUMENT = shapes.fields(
 # Raw outputs the collector reads to build its documents (not copied into them).
 READS = (
     shapes.Api("lambda", "GetFunction", "", ("Concurrency.ReservedConcurrentExecutions",)),
-    shapes.Api(
-        "cloudwatch",
-        "DescribeAlarms",
-        "MetricAlarms[]",
-        (
-            "AlarmName",
-            "MetricName",
-            "Namespace",
-            "Dimensions[].Name",
-            "Dimensions[].Value",
-            "Metrics[].MetricStat.Metric.MetricName",
-            "Metrics[].MetricStat.Metric.Dimensions",
-            "AlarmActions",
-            "ActionsEnabled",
-        ),
-    ),
+    alarm_index.READS,
 )
 
 

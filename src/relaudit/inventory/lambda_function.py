@@ -91,22 +91,7 @@ READS = (
     shapes.Api("lambda", "ListAliases", "Aliases[]", ("Name",)),
     shapes.Api("scheduler", "ListSchedules", "Schedules[]", ("State", "Target.Arn")),
     shapes.Api("cloudwatch", "GetMetricData", "MetricDataResults[]", ("Id", "Values")),
-    shapes.Api(
-        "cloudwatch",
-        "DescribeAlarms",
-        "MetricAlarms[]",
-        (
-            "AlarmName",
-            "MetricName",
-            "Namespace",
-            "Dimensions[].Name",
-            "Dimensions[].Value",
-            "Metrics[].MetricStat.Metric.MetricName",
-            "Metrics[].MetricStat.Metric.Dimensions",
-            "AlarmActions",
-            "ActionsEnabled",
-        ),
-    ),
+    alarm_index.READS,
     shapes.Api("ec2", "DescribeSubnets", "Subnets[]", ("SubnetId", "AvailabilityZone")),
 )
 

@@ -83,22 +83,7 @@ READS = (
     shapes.Api("scheduler", "ListSchedules", "Schedules[]", ("Arn", "Name", "GroupName")),
     shapes.Api("scheduler", "GetSchedule", "", ("Target.DeadLetterConfig.Arn",)),
     shapes.Api("sns", "ListSubscriptions", "Subscriptions[]", ("SubscriptionArn",)),
-    shapes.Api(
-        "cloudwatch",
-        "DescribeAlarms",
-        "MetricAlarms[]",
-        (
-            "AlarmName",
-            "MetricName",
-            "Namespace",
-            "Dimensions[].Name",
-            "Dimensions[].Value",
-            "Metrics[].MetricStat.Metric.MetricName",
-            "Metrics[].MetricStat.Metric.Dimensions",
-            "AlarmActions",
-            "ActionsEnabled",
-        ),
-    ),
+    alarm_index.READS,
 )
 
 
