@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -65,3 +67,30 @@ class Sink(Protocol):
     def report(self) -> SinkReport:
         """What this sink did over the whole run."""
         ...
+
+
+class Tally:
+    """What a sink did over a run, counted from several scopes' threads at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._failed: dict[str, str] = {}
+        self._counts: Counter[str] = Counter()
+        self._errors: Counter[str] = Counter()
+        self._notes: dict[str, None] = {}
+
+    def _lose(self, finding_ids: Sequence[str], code: str) -> None:
+        """Count ``finding_ids`` as undelivered: their stored state could not be read (``code``)."""
+        with self._lock:
+            self._failed.update(dict.fromkeys(finding_ids, f"StateUnavailable:{code}"))
+            self._errors["StateUnavailable"] += len(finding_ids)
+
+    def note(self, text: str) -> None:
+        """Add a note to the report (once)."""
+        with self._lock:
+            self._notes[text] = None
+
+    def failed(self) -> dict[str, str]:
+        """Every finding id not delivered, with its error code."""
+        with self._lock:
+            return dict(self._failed)

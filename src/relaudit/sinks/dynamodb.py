@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -33,6 +32,7 @@ from relaudit.models.check import Status
 from relaudit.models.finding import Finding, SinkReport
 from relaudit.sinks import table_schema
 from relaudit.sinks.asff import iso, parse_iso
+from relaudit.sinks.base import Tally
 from relaudit.sinks.lifecycle import HistoryEvent, StoredFinding, acknowledged
 from relaudit.sinks.retry import DeliveryOptions, is_retryable
 
@@ -506,7 +506,7 @@ def ensure_table(client: Any, name: str) -> bool:
     return True
 
 
-class TableSink:
+class TableSink(Tally):
     """The findings table as a sink: history events, then the current items (with Security Hub's acks).
 
     Always the last sink of a run: it records what the sinks before it acknowledged.
@@ -516,13 +516,9 @@ class TableSink:
 
     def __init__(self, table: FindingsTable, executor: Executor | None = None) -> None:
         """Write to ``table``; ``executor`` runs a batch's item writes concurrently."""
+        super().__init__()
         self.table = table
         self._executor = executor
-        self._lock = threading.Lock()
-        self._failed: dict[str, str] = {}
-        self._counts: Counter[str] = Counter()
-        self._errors: Counter[str] = Counter()
-        self._notes: dict[str, None] = {}
 
     def publish(self, batch: Batch) -> None:
         """Write the batch's history events and the current items that changed."""
@@ -550,19 +546,7 @@ class TableSink:
 
     def lost(self, findings: Sequence[Finding], code: str) -> None:
         """Findings whose state could not be read: none of them is written."""
-        with self._lock:
-            self._failed.update(dict.fromkeys((f.id for f in findings), f"StateUnavailable:{code}"))
-            self._errors["StateUnavailable"] += len(findings)
-
-    def note(self, text: str) -> None:
-        """Add a note to the report (once)."""
-        with self._lock:
-            self._notes[text] = None
-
-    def failed(self) -> dict[str, str]:
-        """Every finding id not written, with its error code."""
-        with self._lock:
-            return dict(self._failed)
+        self._lose([f.id for f in findings], code)
 
     def report(self) -> SinkReport:
         """What the table got over the whole run (calls and write units include the state reads)."""

@@ -8,7 +8,6 @@ region, a note). Nothing is dropped silently.
 from __future__ import annotations
 
 import logging
-import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -19,6 +18,7 @@ from relaudit.aws import error_code
 from relaudit.models.check import Status
 from relaudit.models.finding import SinkReport
 from relaudit.sinks.asff import asff_problems, encoded_size
+from relaudit.sinks.base import Tally
 from relaudit.sinks.retry import CallPacer, DeliveryOptions, is_retryable
 from relaudit.sinks.workflow import plan_workflow, update_workflow
 
@@ -247,7 +247,7 @@ def import_findings(
     return outcome
 
 
-class SecurityHubSink:
+class SecurityHubSink(Tally):
     """The Security Hub sink: imports each batch's ASFF into its account and region, then sets the
     Workflow of its suppressed findings (:mod:`relaudit.sinks.workflow`); one pacer per scope and API."""
 
@@ -255,14 +255,10 @@ class SecurityHubSink:
 
     def __init__(self, accounts: Mapping[str, ClientFactory], options: DeliveryOptions) -> None:
         """Import with ``accounts``' credentials (account id -> factory), paced and retried per ``options``."""
+        super().__init__()
         self._accounts = accounts
         self._options = options
-        self._lock = threading.Lock()
         self._pacers: dict[tuple[str, str, str], CallPacer] = {}
-        self._failed: dict[str, str] = {}
-        self._counts: Counter[str] = Counter()
-        self._errors: Counter[str] = Counter()
-        self._notes: dict[str, None] = {}
 
     def _pacer(self, scope: tuple[str, str], api: str) -> CallPacer:
         key = (*scope, api)
@@ -309,15 +305,7 @@ class SecurityHubSink:
 
     def lost(self, findings: Sequence[Finding], code: str) -> None:
         """Findings whose state could not be read: those Security Hub would hold are undelivered."""
-        sendable = [f for f in findings if f.status not in (Status.NOT_APPLICABLE, Status.UNKNOWN)]
-        with self._lock:
-            self._failed.update(dict.fromkeys((f.id for f in sendable), f"StateUnavailable:{code}"))
-            self._errors["StateUnavailable"] += len(sendable)
-
-    def failed(self) -> dict[str, str]:
-        """Every finding id not delivered, with its error code."""
-        with self._lock:
-            return dict(self._failed)
+        self._lose([f.id for f in findings if f.status not in (Status.NOT_APPLICABLE, Status.UNKNOWN)], code)
 
     def report(self) -> SinkReport:
         """What Security Hub got over the whole run."""
