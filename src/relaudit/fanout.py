@@ -15,7 +15,6 @@ import hashlib
 import json
 import logging
 import re
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -26,7 +25,6 @@ from pydantic import ValidationError
 from relaudit.aws import error_code
 from relaudit.errors import BadRequestError, RelauditError
 from relaudit.events import ENV_PREFIX, is_scheduled, request_from_event
-from relaudit.models.check import Status
 from relaudit.models.coverage import ALL, CoverageGap
 from relaudit.models.org import MAX_STATE_BYTES, FinalizeStep, ItemStep, ListStep, OrgPlan, OrgTarget
 from relaudit.models.request import SECRET_FIELDS, AuditRequest, shown
@@ -35,6 +33,7 @@ from relaudit.plan import make_plan, select_checks
 from relaudit.run import run
 from relaudit.sinks.asff import iso, parse_iso
 from relaudit.sinks.dynamodb import FindingsTable, deserialize, serialize
+from relaudit.sinks.record import ITEM_SORT_PREFIX, ItemTotals, item_partition, item_record, org_run_record
 from relaudit.sinks.retry import DeliveryOptions, is_retryable
 
 if TYPE_CHECKING:
@@ -42,17 +41,13 @@ if TYPE_CHECKING:
 
     from relaudit.aws import ClientFactory
     from relaudit.catalog.loader import Catalog
-    from relaudit.models.finding import AuditResult
 
 logger = logging.getLogger(__name__)
 
 ITEM_TTL = dt.timedelta(days=30)
-MAX_ITEM_GAPS = 50  # gaps kept in one item's record (its count is exact)
-MAX_RUN_GAPS = 200  # gaps kept in the org run record (counts are exact); DynamoDB items stop at 400 KB
 ITEM_NOT_RUN = "ItemNotRun"
 ITEM_FAILED = "ItemFailed"
 _PLAIN = re.compile(r"[A-Za-z0-9_-]{1,64}")  # field names and list indexes shown unquoted
-_SINK_COUNTS = ("delivered", "archived", "unchanged", "not_applicable", "not_enabled", "history", "superseded")
 
 
 Step = ListStep | ItemStep | FinalizeStep
@@ -199,11 +194,6 @@ def org_run_id(execution_id: str, started: dt.datetime) -> str:
     return f"{started.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}-org-{digest}"
 
 
-def item_key(run_id: str, account: str, region: str) -> dict[str, str]:
-    """The (plain) primary key of one item's record."""
-    return {"pk": f"ORGRUN#{run_id}", "sk": f"ITEM#{account}#{region}"}
-
-
 def plan_org_run(
     step: ListStep,
     request: AuditRequest,
@@ -281,28 +271,6 @@ def _put(client: Any, table: str, item: dict[str, Any], options: DeliveryOptions
             options.sleep(options.backoff(attempt))
 
 
-def item_record(step: ItemStep, result: AuditResult) -> dict[str, Any]:
-    """The record of one audited item (plain; see :func:`item_key`)."""
-    summary = result.summary
-    return {
-        **item_key(step.run_id, step.account, step.region),
-        "item_type": "ORG_ITEM",
-        "run_id": step.run_id,
-        "account_id": step.account,
-        "region": step.region,
-        "status": summary.result,
-        "resources": summary.resources,
-        "findings": summary.findings,
-        "failed_by_severity": summary.failed_by_severity,
-        "coverage_gap_count": len(result.coverage_gaps),
-        "coverage_gaps": [gap.model_dump() for gap in result.coverage_gaps[:MAX_ITEM_GAPS]],
-        "undelivered_findings": summary.undelivered_findings,
-        "sinks": [report.model_dump() for report in summary.sinks],
-        "duration_seconds": summary.duration_seconds,
-        "expires_at": step.expires_at,
-    }
-
-
 def audit_item(
     step: ItemStep,
     catalog: Catalog,
@@ -365,7 +333,7 @@ def read_item_records(client: Any, table: str, run_id: str) -> dict[tuple[str, s
     pages = client.get_paginator("query").paginate(
         TableName=table,
         KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
-        ExpressionAttributeValues=serialize({":p": f"ORGRUN#{run_id}", ":s": "ITEM#"}),
+        ExpressionAttributeValues=serialize({":p": item_partition(run_id), ":s": ITEM_SORT_PREFIX}),
         ConsistentRead=True,
     )
     for page in pages:
@@ -395,41 +363,6 @@ def _not_run_gap(target: OrgTarget, map_error: dict[str, Any] | None) -> Coverag
     return _gap(target.account, target.region, ITEM_NOT_RUN, f"item not audited: {why}")
 
 
-class _Totals:
-    """Sums over item records."""
-
-    def __init__(self) -> None:
-        self.items: Counter[str] = Counter()
-        self.findings: Counter[str] = Counter({status.value: 0 for status in Status})
-        self.failed: Counter[str] = Counter()
-        self.resources = 0
-        self.undelivered = 0
-        self.gaps: list[CoverageGap] = []
-        self.gap_count = 0
-        self.sinks: dict[str, dict[str, Any]] = {}
-
-    def add_gap(self, gap: CoverageGap) -> None:
-        self.gap_count += 1
-        self.gaps.append(gap)
-
-    def add_record(self, record: dict[str, Any]) -> None:
-        self.items[str(record.get("status"))] += 1
-        self.resources += int(record.get("resources") or 0)
-        self.undelivered += int(record.get("undelivered_findings") or 0)
-        self.findings.update({k: int(v) for k, v in (record.get("findings") or {}).items()})
-        self.failed.update({k: int(v) for k, v in (record.get("failed_by_severity") or {}).items()})
-        stored = record.get("coverage_gaps") or []
-        self.gaps.extend(CoverageGap.model_validate(gap) for gap in stored)
-        self.gap_count += int(record.get("coverage_gap_count") or len(stored))
-        for report in record.get("sinks") or []:
-            total = self.sinks.setdefault(report["sink"], {"sink": report["sink"], "undelivered": 0, "errors": {}})
-            for key in (*_SINK_COUNTS, "undelivered"):
-                if key in report:
-                    total[key] = total.get(key, 0) + int(report[key])
-            for code, count in (report.get("errors") or {}).items():
-                total["errors"][code] = total["errors"].get(code, 0) + int(count)
-
-
 def record_org_run(
     step: FinalizeStep,
     factory: ClientFactory,
@@ -449,7 +382,7 @@ def record_org_run(
     options = options or DeliveryOptions()
     client = factory.client("dynamodb")
     records = read_item_records(client, table, step.run_id)
-    totals = _Totals()
+    totals = ItemTotals()
     for gap in step.gaps:
         totals.add_gap(gap)
     for target in step.items:
@@ -462,37 +395,7 @@ def record_org_run(
             totals.add_gap(_failed_item_gap(target, found))
         else:
             totals.add_record(found)
-    finished = options.clock()
-    started = parse_iso(step.started_at)
-    partial = bool(totals.gap_count or totals.undelivered or step.map_error)
-    gaps = sorted(totals.gaps, key=lambda g: (g.account_id, g.region, g.resource_type))
-    record: dict[str, Any] = {
-        "run_id": step.run_id,
-        "mode": "organization",
-        "started_at": step.started_at,
-        "finished_at": iso(finished),
-        "result": "partial" if partial else "complete",
-        "accounts": step.accounts,
-        "regions": step.regions,
-        "checks": check_ids,
-        "items": {
-            "total": len(step.items),
-            "complete": totals.items["complete"],
-            "partial": totals.items["partial"],
-            "failed": totals.items["failed"],
-            "not_run": totals.items["not_run"],
-        },
-        "resources": totals.resources,
-        "findings": dict(totals.findings),
-        "failed_by_severity": dict(sorted(totals.failed.items())),
-        "coverage_gap_count": totals.gap_count,
-        "coverage_gaps_by_code": dict(Counter(gap.error_code for gap in gaps).most_common()),
-        "coverage_gaps": [gap.model_dump() for gap in gaps[:MAX_RUN_GAPS]],
-        "undelivered_findings": totals.undelivered,
-        "sinks": [totals.sinks[name] for name in sorted(totals.sinks)],
-        "map_error": step.map_error,
-        "duration_seconds": round((finished - started).total_seconds(), 3),
-    }
+    record = org_run_record(step, totals, check_ids, options.clock())
     FindingsTable(client, table, options).put_run(record)
     logger.info("org run recorded", extra={"run_id": step.run_id, "result": record["result"]})
     return {**record, "coverage_gaps": record["coverage_gaps"][:20]}

@@ -778,9 +778,9 @@ class _Publishing:
     def record(self, result: AuditResult, check_ids: list[str]) -> AuditResult:
         """Write the run record; if it cannot be written, the run is partial and the table's report says so."""
         assert self._publisher is not None
-        from relaudit.sinks.delivery import run_record
+        from relaudit.sinks.record import run_record
 
-        code = self._publisher.record_run(run_record(result, result.summary, check_ids))
+        code = self._publisher.record_run(run_record(result, check_ids))
         if code is None:
             return result
         summary = result.summary

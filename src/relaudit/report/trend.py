@@ -2,8 +2,9 @@
 time to resolve per check.
 
 Read from the table only (Query, on the by-scope index for run records and the by-status index for
-each run's history events): run records are what :func:`relaudit.sinks.delivery.run_record` (and the
-organization fan-out's last step) write; :func:`read_runs` is the one place that reads them.
+each run's history events): run records are what :mod:`relaudit.sinks.record` builds (a run's and
+the organization run's) and :meth:`relaudit.sinks.dynamodb.FindingsTable.put_run` writes;
+:func:`read_runs` is the one place that reads them.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
     from relaudit.aws import ClientFactory
     from relaudit.catalog.findings import FindingRecords
-    from relaudit.models.finding import AuditResult, Finding, SinkReport, Summary
+    from relaudit.models.finding import Finding, SinkReport
     from relaudit.sinks.base import Sink
 
 logger = logging.getLogger(__name__)
@@ -178,25 +178,3 @@ class Publisher:
             logger.error("run record not written", extra={"run_id": record.get("run_id"), "error": code})
             return code
         return None
-
-
-def run_record(result: AuditResult, summary: Summary, check_ids: list[str]) -> dict[str, Any]:
-    """The run record stored in the table: id, start and end, scope, counts, gaps, outcome."""
-    return {
-        "run_id": summary.run_id,
-        "started_at": summary.started_at,
-        "finished_at": summary.finished_at,
-        "result": summary.result,
-        "accounts": summary.accounts,
-        "regions": summary.regions,
-        "checks": check_ids,
-        "completed_units": len(result.completed_scope),
-        "resources": summary.resources,
-        "findings": summary.findings,
-        "failed_by_severity": summary.failed_by_severity,
-        "suppressed": summary.suppressed,  # relaudit.policy
-        "coverage_gaps": [gap.model_dump() for gap in result.coverage_gaps],
-        "undelivered_findings": summary.undelivered_findings,
-        "sinks": [report.model_dump() for report in summary.sinks],
-        "duration_seconds": summary.duration_seconds,
-    }

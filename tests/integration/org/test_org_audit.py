@@ -21,12 +21,12 @@ import pytest
 from relaudit import cli, handlers, org_handlers
 from relaudit.demo.moto_gaps import install_hooks
 from relaudit.errors import BadRequestError
-from relaudit.fanout import item_key
 from relaudit.models.check import Status
 from relaudit.models.request import AuditRequest
 from relaudit.org import MemberFactories
 from relaudit.run import run
 from relaudit.sinks.dynamodb import FindingsTable, deserialize, serialize
+from relaudit.sinks.record import item_key
 from tests.conftest import FakeLambdaContext, load_event
 from tests.integration.org import statemachine
 from tests.integration.org.conftest import (
