@@ -32,6 +32,7 @@ from relaudit.models.org import MAX_STATE_BYTES, FinalizeStep, ItemStep, ListSte
 from relaudit.models.request import SECRET_FIELDS, AuditRequest, shown
 from relaudit.org import MemberFactories, account_gaps, select_accounts
 from relaudit.plan import make_plan, select_checks
+from relaudit.policy.config import PolicyConfig
 from relaudit.run import run
 from relaudit.sinks.asff import iso, parse_iso
 from relaudit.sinks.dynamodb import FindingsTable, deserialize, serialize
@@ -175,7 +176,8 @@ def org_request(execution_input: Any, settings: OrgSettings, env: Mapping[str, s
         scope = request_from_event(execution_input, {**env, ENV_PREFIX + "TABLE": settings.table})
         data: dict[str, Any] = scope.model_dump(include={"regions", "checks", "sinks"})
     else:
-        fixed = sorted({"role_name", "external_id", "table"} & execution_input.keys())
+        # The policy file too: the items read the deployed one (stack parameter ConfigParameter).
+        fixed = sorted({"role_name", "external_id", "table", "config"} & execution_input.keys())
         if fixed:
             raise BadRequestError(f"input.{fixed[0]}", "is set by the stack, not by the execution input")
         data = dict(execution_input)
@@ -294,6 +296,7 @@ def item_record(step: ItemStep, result: AuditResult) -> dict[str, Any]:
         "resources": summary.resources,
         "findings": summary.findings,
         "failed_by_severity": summary.failed_by_severity,
+        "suppressed": summary.suppressed,
         "coverage_gap_count": len(result.coverage_gaps),
         "coverage_gaps": [gap.model_dump() for gap in result.coverage_gaps[:MAX_ITEM_GAPS]],
         "undelivered_findings": summary.undelivered_findings,
@@ -311,6 +314,7 @@ def audit_item(
     table: str,
     deadline: float | None = None,
     options: DeliveryOptions | None = None,
+    config: PolicyConfig | None = None,
 ) -> dict[str, Any]:
     """The item step: audit one account in one region and record the item.
 
@@ -326,6 +330,7 @@ def audit_item(
         table: The findings table.
         deadline: A ``time.monotonic()`` value by which collection stops (the Lambda's time left).
         options: Retries and clocks of the sinks and of the item record.
+        config: The deployed policy file (relaudit.policy.source), as the single-account function applies it.
 
     Returns:
         A small result for the Map (the state machine keeps only ``status``): status, account,
@@ -339,6 +344,7 @@ def audit_item(
         table=table,
         accounts=[target.account],
         role_name=members.role_name,
+        config=config or PolicyConfig(),
     )
     result = run(
         request,
@@ -403,6 +409,7 @@ class _Totals:
         self.findings: Counter[str] = Counter({status.value: 0 for status in Status})
         self.failed: Counter[str] = Counter()
         self.resources = 0
+        self.suppressed = 0
         self.undelivered = 0
         self.gaps: list[CoverageGap] = []
         self.gap_count = 0
@@ -415,6 +422,7 @@ class _Totals:
     def add_record(self, record: dict[str, Any]) -> None:
         self.items[str(record.get("status"))] += 1
         self.resources += int(record.get("resources") or 0)
+        self.suppressed += int(record.get("suppressed") or 0)
         self.undelivered += int(record.get("undelivered_findings") or 0)
         self.findings.update({k: int(v) for k, v in (record.get("findings") or {}).items()})
         self.failed.update({k: int(v) for k, v in (record.get("failed_by_severity") or {}).items()})
@@ -485,6 +493,7 @@ def record_org_run(
         "resources": totals.resources,
         "findings": dict(totals.findings),
         "failed_by_severity": dict(sorted(totals.failed.items())),
+        "suppressed": totals.suppressed,
         "coverage_gap_count": totals.gap_count,
         "coverage_gaps_by_code": dict(Counter(gap.error_code for gap in gaps).most_common()),
         "coverage_gaps": [gap.model_dump() for gap in gaps[:MAX_RUN_GAPS]],
