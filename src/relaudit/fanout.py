@@ -30,6 +30,7 @@ from relaudit.models.org import MAX_STATE_BYTES, FinalizeStep, ItemStep, ListSte
 from relaudit.models.request import SECRET_FIELDS, AuditRequest, shown
 from relaudit.org import MemberFactories, account_gaps, select_accounts
 from relaudit.plan import make_plan, select_checks
+from relaudit.policy.config import PolicyConfig
 from relaudit.run import run
 from relaudit.sinks.asff import iso, parse_iso
 from relaudit.sinks.dynamodb import FindingsTable, deserialize, serialize
@@ -170,7 +171,8 @@ def org_request(execution_input: Any, settings: OrgSettings, env: Mapping[str, s
         scope = request_from_event(execution_input, {**env, ENV_PREFIX + "TABLE": settings.table})
         data: dict[str, Any] = scope.model_dump(include={"regions", "checks", "sinks"})
     else:
-        fixed = sorted({"role_name", "external_id", "table"} & execution_input.keys())
+        # The policy file too: the items read the deployed one (stack parameter ConfigParameter).
+        fixed = sorted({"role_name", "external_id", "table", "config"} & execution_input.keys())
         if fixed:
             raise BadRequestError(f"input.{fixed[0]}", "is set by the stack, not by the execution input")
         data = dict(execution_input)
@@ -279,6 +281,7 @@ def audit_item(
     table: str,
     deadline: float | None = None,
     options: DeliveryOptions | None = None,
+    config: PolicyConfig | None = None,
 ) -> dict[str, Any]:
     """The item step: audit one account in one region and record the item.
 
@@ -294,6 +297,7 @@ def audit_item(
         table: The findings table.
         deadline: A ``time.monotonic()`` value by which collection stops (the Lambda's time left).
         options: Retries and clocks of the sinks and of the item record.
+        config: The deployed policy file (relaudit.policy.source), as the single-account function applies it.
 
     Returns:
         A small result for the Map (the state machine keeps only ``status``): status, account,
@@ -307,6 +311,7 @@ def audit_item(
         table=table,
         accounts=[target.account],
         role_name=members.role_name,
+        config=config or PolicyConfig(),
     )
     result = run(
         request,

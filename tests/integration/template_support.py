@@ -128,6 +128,8 @@ class Resolver:
                 return left == right
             if key == "Fn::Not":
                 return not self.resolve(arg[0])
+            if key == "Fn::And":
+                return all(self.resolve(item) for item in arg)
             if key == "Condition":
                 return self.condition(arg)
         resolved = {key: self.resolve(item) for key, item in value.items()}

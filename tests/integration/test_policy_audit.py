@@ -239,3 +239,28 @@ def test_a_refused_workflow_update_leaves_the_table_unchanged_and_is_retried_nex
     assert [_workflow(factory, finding_id)[0] for finding_id in suppressed] == ["SUPPRESSED", "SUPPRESSED"]
     (hub,) = [s for s in again.summary.sinks if s.sink == "securityhub"]
     assert (hub.workflow, hub.workflow_failed) == (2, 0)
+
+
+def test_tiers_chosen_by_workload_from_the_resources_tags(account: tuple[ClientFactory, dict[str, str]]) -> None:
+    factory, arns = account
+    rds = factory.session.client("rds", region_name=REGION)
+    app = "arn:aws:resource-groups:us-east-1:123456789012:group/orders/0123456789abcdef"
+    rds.add_tags_to_resource(ResourceName=arns["orders-db"], Tags=[{"Key": "awsApplication", "Value": app}])
+    rds.add_tags_to_resource(ResourceName=arns["reports-db"], Tags=[{"Key": "service", "Value": "analytics"}])
+    config = """
+workload_tag: service
+policies:
+  critical:
+    workloads: [orders]
+    parameters: {rds-db-instance-backup-retention: {min_retention_days: 14}}
+  dev:
+    workloads: [analytics]
+    skip_checks: [rds-db-instance-multi-az]
+"""
+    result = _audit(factory, config, sinks=False)
+    orders = _finding(result, "rds-db-instance-backup-retention", "orders-db")
+    assert (orders.status, orders.tier) == (Status.FAILED, "critical")  # 7 days: enough by default
+    reports = _finding(result, "rds-db-instance-multi-az", "reports-db")
+    assert (reports.status, reports.tier) == (Status.NOT_APPLICABLE, "dev")
+    ledger = _finding(result, "rds-db-instance-backup-retention", "ledger-db")
+    assert ledger.tier is None

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from relaudit.catalog.loader import CompiledCheck, load_check
+from relaudit.graph.facts import TAGS_TYPE, Member, facts_of
 from relaudit.models.check import Severity, Status
 from relaudit.models.resource import ResourceDocument
 from relaudit.policy.apply import BoundPolicy
 from relaudit.policy.config import parse_config
-from relaudit.policy.tags import read_tag_suppression, resource_tags
+from relaudit.policy.tags import read_tag_suppression, resource_tags, resource_workload
 from relaudit.run import Evaluation, summarize
 
 TODAY = dt.date(2026, 12, 7)
@@ -168,6 +169,70 @@ def test_tier_by_tag_then_arn_then_default(catalog: dict[str, CompiledCheck]) ->
     assert policy.for_resource(doc("q", tags={"relaudit:tier": "dev"})).tier == "standard"  # the file names team:tier
     unknown = policy.for_resource(doc("q", tags={"team:tier": "gold"}))
     assert unknown.tier == "standard" and "team:tier='gold' names no tier" in policy.notes[0]
+
+
+STACK = "aws:cloudformation:stack-name"
+PAYMENTS_APP = "arn:aws:resource-groups:eu-west-1:111122223333:group/payments/0a1b2c3d4e5f"
+WORKLOAD_TIERS = """
+workload_tag: service
+default_tier: standard
+policies:
+  standard: {}
+  dev:
+    workloads: [shop-dev, reports]
+    resources: ["arn:aws:sqs:*:*:dev-*"]
+  critical: {workloads: [shop-prod, payments]}
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "tags", "tier"),
+    [
+        ("q", {STACK: "shop-prod"}, "critical"),  # its CloudFormation stack
+        ("q", {"awsApplication": PAYMENTS_APP}, "critical"),  # its application's name
+        ("q", {"service": "reports"}, "dev"),  # the file's workload_tag
+        ("q", {STACK: "shop-dev", "awsApplication": PAYMENTS_APP}, "dev"),  # the stack first, as the graph
+        ("q", {"awsApplication": PAYMENTS_APP, "service": "reports"}, "critical"),  # then the application
+        ("q", {STACK: "other", "awsApplication": PAYMENTS_APP}, "standard"),  # its workload is the stack
+        ("q", {"relaudit:tier": "standard", STACK: "shop-prod"}, "standard"),  # the tier tag comes first
+        ("dev-q", {STACK: "shop-prod"}, "critical"),  # a workload before the ARN globs
+        ("dev-q", {STACK: "unlisted"}, "dev"),  # a workload no tier names: the globs, then the default
+        ("q", {STACK: "unlisted"}, "standard"),
+        ("q", {"Service": "reports"}, "standard"),  # tag keys are case-sensitive
+    ],
+)
+def test_tier_by_tag_then_workload_then_arn_then_default(
+    catalog: dict[str, CompiledCheck], name: str, tags: dict[str, str], tier: str
+) -> None:
+    assert bound(catalog, WORKLOAD_TIERS).for_resource(doc(name, tags=tags)).tier == tier
+
+
+def test_without_a_workload_tag_in_the_file_only_stacks_and_applications_name_workloads(
+    catalog: dict[str, CompiledCheck],
+) -> None:
+    policy = bound(catalog, "policies:\n  dev: {workloads: [reports]}\n")
+    assert policy.for_resource(doc("q", tags={"service": "reports"})).tier is None
+    assert policy.for_resource(doc("q", tags={STACK: "reports"})).tier == "dev"
+
+
+def test_workload_names_agree_with_the_graphs() -> None:
+    tagged = ResourceDocument(
+        account_id="111122223333",
+        region="eu-west-1",
+        resource_type=TAGS_TYPE,
+        arn="arn:aws:tag:eu-west-1:111122223333:resources",
+        name="resources",
+        properties={
+            "Resources": [
+                {"ResourceARN": "arn:aws:sqs:eu-west-1:111122223333:a", "Tags": {"awsApplication": PAYMENTS_APP}},
+                {"ResourceARN": "arn:aws:sqs:eu-west-1:111122223333:b", "Tags": {"service": "reports"}},
+            ]
+        },
+    )
+    members = [fact for fact in facts_of(tagged, "service") if isinstance(fact, Member)]
+    assert [m.name for m in members] == ["payments", "reports"]
+    for member, resource in zip(members, tagged.properties["Resources"], strict=True):
+        assert resource_workload(resource["Tags"], "service") == member.name
 
 
 def test_a_tier_drops_checks_and_overrides_severity_and_parameters(catalog: dict[str, CompiledCheck]) -> None:

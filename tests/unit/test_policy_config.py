@@ -64,6 +64,12 @@ def test_empty_file_is_an_empty_policy() -> None:
         ),
         ("policies:\n  dev: {}\ndefault_tier: prod\n", ""),
         ("tier_tag: 'aws:tier'\n", "tier_tag"),
+        ("workload_tag: ''\n", "workload_tag"),
+        ("policies:\n  dev: {workloads: ['']}\n", "policies.dev.workloads"),
+        ("policies:\n  dev: {workloads: ['shop,cart']}\n", "policies.dev.workloads"),
+        ("policies:\n  dev: {workloads: shop}\n", "policies.dev.workloads"),
+        ("policies:\n  dev: {workload: [shop]}\n", "policies.dev.workload"),
+        ("policies:\n  dev: {workloads: [shop]}\n  prod: {workloads: [cart, shop]}\n", "policies"),
         ("suppression: []\n", "suppression"),
     ],
 )
@@ -127,3 +133,19 @@ def test_cli_refuses_an_unknown_check_in_the_file_and_a_missing_file(
     assert "suppressions[0].checks[0]: unknown check 'no-such-check'" in capsys.readouterr().err
     assert cli.main(["audit", "--config", str(tmp_path / "absent.yaml")]) == cli.EXIT_BAD_INPUT
     assert "absent.yaml: cannot read it" in capsys.readouterr().err
+
+
+def test_a_workload_in_two_tiers_names_both_places() -> None:
+    error = error_of("policies:\n  dev: {workloads: [shop]}\n  prod: {workloads: [cart, shop]}\n")
+    assert "dev.workloads[0]" in error.message and "prod.workloads[1]" in error.message
+
+
+def test_cli_refuses_a_bad_workload_with_exit_2_naming_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "relaudit.yaml"
+    config.write_text("policies:\n  dev: {workloads: ['a,b']}\n")
+    assert cli.main(["audit", "--config", str(config)]) == cli.EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert err.startswith(f"relaudit: error: --config {config}: policies.dev.workloads: ")
+    assert "Traceback" not in err

@@ -300,14 +300,18 @@ def _stack(doc: ResourceDocument) -> Iterable[Fact]:
 APPLICATION_TAG = "awsApplication"  # myApplications / AppRegistry: the application's ARN
 
 
+def application_name(value: str) -> str:
+    """The workload name of an ``awsApplication`` tag value (the application's ARN,
+    ``arn:aws:resource-groups:<region>:<account>:group/<name>/<id>``): its ``<name>``."""
+    return value.split(":group/", 1)[-1].split("/", 1)[0]
+
+
 def _tags(doc: ResourceDocument, workload_tag: str | None) -> Iterable[Fact]:
     for resource in doc.properties.get("Resources") or []:
         arn, tags = resource.get("ResourceARN") or "", resource.get("Tags") or {}
         application = tags.get(APPLICATION_TAG)
         if application:
-            # arn:aws:resource-groups:<region>:<account>:group/<name>/<id>
-            name = application.split(":group/", 1)[-1].split("/", 1)[0]
-            yield Member(application, name, "tag", "", arn)
+            yield Member(application, application_name(application), "tag", "", arn)
         if workload_tag and tags.get(workload_tag):
             yield Member(f"tag:{workload_tag}={tags[workload_tag]}", tags[workload_tag], "tag", "", arn)
 

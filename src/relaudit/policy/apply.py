@@ -3,8 +3,10 @@ and the suppression that applies to a finding.
 
 Rules:
 - A resource's tier is the value of its tier tag (``relaudit:tier`` or the file's ``tier_tag``)
-  when that names a tier; else the first tier whose ``resources`` globs match its ARN; else
-  ``default_tier``; else none (the checks as the catalog defines them).
+  when that names a tier; else the tier whose ``workloads`` name its workload (its tags'
+  CloudFormation stack, else ``awsApplication``, else ``workload_tag``: policy.tags.resource_workload);
+  else the first tier whose ``resources`` globs match its ARN; else ``default_tier``; else none
+  (the checks as the catalog defines them).
 - A tier's checks apply unless it leaves them out (``checks`` without them, or ``skip_checks``);
   a check it leaves out gives NOT_APPLICABLE, unevaluated, with the tier recorded. Its
   ``severity`` and ``parameters`` override the check's for that tier's resources only.
@@ -26,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from relaudit.models.check import Status
 from relaudit.models.finding import Suppression
 from relaudit.policy.config import ConfigError, ConfigSuppression, PolicyConfig, Tier
-from relaudit.policy.tags import TagSuppression, read_tag_suppression, resource_tags
+from relaudit.policy.tags import TagSuppression, read_tag_suppression, resource_tags, resource_workload
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -200,6 +202,7 @@ class BoundPolicy:
         }
         self._tier_marks: dict[str, Marks] = {name: (None, name) for name in config.policies}
         self._tier_globs = [(name, _globs(tier.resources)) for name, tier in config.policies.items()]
+        self._tier_by_workload = {w: name for name, tier in config.policies.items() for w in tier.workloads}
 
     @property
     def notes(self) -> list[str]:
@@ -219,6 +222,9 @@ class BoundPolicy:
             if tagged in self.config.policies:
                 return tagged
             self.note(f"{arn}: tag {self.config.tier_tag}={tagged!r:.60} names no tier of the policy file")
+        workload = resource_workload(tags, self.config.workload_tag) if self._tier_by_workload else None
+        if workload is not None and workload in self._tier_by_workload:
+            return self._tier_by_workload[workload]
         for name, globs in self._tier_globs:
             if globs is not None and globs.match(arn):
                 return name

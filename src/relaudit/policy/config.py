@@ -24,6 +24,7 @@ CHECK_REF_RE = re.compile(r"^([a-z0-9]+(-[a-z0-9]+)*|\*)\Z")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
 # Security Hub's Note.Text holds 512 characters; a tag value 256. One limit for both sources.
 REASON_MAX = 256
+WORKLOAD_MAX = 256  # a tag value's limit (stack names are at most 128)
 TIER_NAME_RE = re.compile(r"^[A-Za-z0-9_.:/=+\-@]{1,64}\Z")
 
 
@@ -96,6 +97,9 @@ class Tier(_Strict):
     """What a tier of resources is held to: which checks apply, at what severity, with which thresholds."""
 
     resources: list[str] = Field(default_factory=list, description="ARN globs placed in this tier (besides the tag)")
+    workloads: list[str] = Field(
+        default_factory=list, description="Workloads placed in this tier: stack, awsApplication or workload_tag names"
+    )
     checks: list[str] = Field(default_factory=lambda: ["*"], description="Checks that apply ('*': all)")
     skip_checks: list[str] = Field(default_factory=list, description="Checks that do not apply to this tier")
     severity: dict[str, Severity] = Field(default_factory=dict, description="Check id -> severity in this tier")
@@ -107,6 +111,16 @@ class Tier(_Strict):
     @classmethod
     def _checks(cls, value: list[str]) -> list[str]:
         return _check_refs(value)
+
+    @field_validator("workloads")
+    @classmethod
+    def _workloads(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not name.strip() or len(name) > WORKLOAD_MAX or not TAG_VALUE_RE.match(name):
+                raise ValueError(
+                    f"{name!r:.60} is not a workload name (1-{WORKLOAD_MAX} of letters, digits, spaces and _.:/=+-@)"
+                )
+        return list(dict.fromkeys(value))
 
     @field_validator("severity", "parameters")
     @classmethod
@@ -122,6 +136,9 @@ class PolicyConfig(_Strict):
 
     suppressions: list[ConfigSuppression] = Field(default_factory=list, max_length=10000)
     tier_tag: str = Field(default=TIER_TAG, description="The tag whose value names a resource's tier")
+    workload_tag: str | None = Field(
+        default=None, description="A tag key whose value names a resource's workload (relaudit graph --workload-tag)"
+    )
     default_tier: str | None = Field(default=None, description="The tier of a resource no tier selects")
     policies: dict[str, Tier] = Field(default_factory=dict, description="Tier name -> its policy")
 
@@ -132,12 +149,25 @@ class PolicyConfig(_Strict):
             raise ValueError("must be a tag key (1-128 of letters, digits, spaces and _.:/=+-@, not aws:)")
         return value
 
+    @field_validator("workload_tag")
+    @classmethod
+    def _workload_tag(cls, value: str | None) -> str | None:
+        if value is not None and not TAG_KEY_RE.match(value):
+            raise ValueError("must be a tag key (1-128 of letters, digits, spaces and _.:/=+-@)")
+        return value
+
     @field_validator("policies")
     @classmethod
     def _tier_names(cls, value: dict[str, Tier]) -> dict[str, Tier]:
         for name in value:
             if not TIER_NAME_RE.match(name):
                 raise ValueError(f"{name!r:.60} is not a tier name (1-64 of letters, digits and _.:/=+-@)")
+        placed: dict[str, str] = {}
+        for name, tier in value.items():
+            for index, workload in enumerate(tier.workloads):
+                where = placed.setdefault(workload, f"{name}.workloads[{index}]")
+                if not where.startswith(f"{name}."):
+                    raise ValueError(f"workload {workload!r:.60} is in two tiers ({where}, {name}.workloads[{index}])")
         return value
 
     @model_validator(mode="after")

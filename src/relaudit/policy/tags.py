@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from relaudit.graph.facts import APPLICATION_TAG, application_name
 from relaudit.policy.config import REASON_MAX, TAG_VALUE_RE, parse_date
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 SUPPRESS_TAG = "relaudit:suppress"
 REASON_TAG = "relaudit:suppress-reason"
 UNTIL_TAG = "relaudit:suppress-until"
+STACK_TAG = "aws:cloudformation:stack-name"  # CloudFormation puts it on what a stack creates
 ALL = "all"  # a tag value cannot hold "*" or commas: check ids are separated by spaces
 _SPACES = re.compile(r"\s+")
 
@@ -42,6 +44,17 @@ def resource_tags(properties: Mapping[str, Any]) -> dict[str, str]:
                 if isinstance(tag, dict) and tag.get("Key") is not None
             }
     return {}
+
+
+def resource_workload(tags: Mapping[str, str], workload_tag: str | None) -> str | None:
+    """The name of the workload ``tags`` place a resource in, in the workload graph's order
+    (:mod:`relaudit.graph.workloads`): its CloudFormation stack, else its ``awsApplication``'s
+    name, else the value of ``workload_tag``; None when none of them is set."""
+    if tags.get(STACK_TAG):
+        return tags[STACK_TAG]
+    if tags.get(APPLICATION_TAG):
+        return application_name(tags[APPLICATION_TAG])
+    return (tags.get(workload_tag) or None) if workload_tag else None
 
 
 @dataclass(frozen=True)

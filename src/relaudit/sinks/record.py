@@ -79,6 +79,7 @@ def item_record(step: ItemStep, result: AuditResult) -> dict[str, Any]:
         "resources": summary.resources,
         "findings": summary.findings,
         "failed_by_severity": summary.failed_by_severity,
+        "suppressed": summary.suppressed,
         "coverage_gap_count": len(result.coverage_gaps),
         "coverage_gaps": [gap.model_dump() for gap in result.coverage_gaps[:MAX_ITEM_GAPS]],
         "undelivered_findings": summary.undelivered_findings,
@@ -97,6 +98,7 @@ class ItemTotals:
         self.failed: Counter[str] = Counter()
         self.resources = 0
         self.undelivered = 0
+        self.suppressed = 0
         self.gaps: list[CoverageGap] = []
         self.gap_count = 0
         self.sinks: dict[str, dict[str, Any]] = {}
@@ -111,6 +113,7 @@ class ItemTotals:
         self.items[str(record.get("status"))] += 1
         self.resources += int(record.get("resources") or 0)
         self.undelivered += int(record.get("undelivered_findings") or 0)
+        self.suppressed += int(record.get("suppressed") or 0)
         self.findings.update({k: int(v) for k, v in (record.get("findings") or {}).items()})
         self.failed.update({k: int(v) for k, v in (record.get("failed_by_severity") or {}).items()})
         stored = record.get("coverage_gaps") or []
@@ -150,6 +153,7 @@ def org_run_record(
         "resources": totals.resources,
         "findings": dict(totals.findings),
         "failed_by_severity": dict(sorted(totals.failed.items())),
+        "suppressed": totals.suppressed,
         "coverage_gap_count": totals.gap_count,
         "coverage_gaps_by_code": dict(Counter(gap.error_code for gap in gaps).most_common()),
         "coverage_gaps": [gap.model_dump() for gap in gaps[:MAX_RUN_GAPS]],

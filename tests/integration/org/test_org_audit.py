@@ -223,6 +223,81 @@ def test_an_item_whose_role_is_refused_is_a_gap_of_that_item_only(
     assert _hub(org, org.denied) == []
 
 
+POLICY_PARAMETER = "/relaudit/org-config"
+
+
+def test_the_items_apply_the_deployed_policy_and_the_run_counts_the_suppressed(
+    org: Org, org_env: dict[str, str], lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No sink: moto 5.2.6 has no BatchUpdateFindings, and the module's other tests share these hubs.
+    ssm = boto3.client("ssm", region_name=REGION)  # the auditor account's own parameter, as the stack names it
+    rule = "suppressions:\n  - {checks: ['*'], resources: ['*'], reason: members' sandbox}\n"
+    ssm.put_parameter(Name=POLICY_PARAMETER, Type="String", Value=rule, Overwrite=True)
+    monkeypatch.setenv("RELAUDIT_CONFIG_PARAMETER", POLICY_PARAMETER)
+    run_id = "20260115T060000Z-org-5e1ec7ed"
+    planted_failures = {}
+    for account in org.members:
+        event = load_event("org/item") | {
+            "run_id": run_id,
+            "account": account,
+            "region": REGION,
+            "checks": list(CHECKS),
+            "sinks": [],
+        }
+        assert org_handlers.handler(event, lambda_context)["status"] == "complete"
+        raw = boto3.client("dynamodb", region_name=REGION).get_item(
+            TableName=TABLE, Key=serialize(item_key(run_id, account, REGION))
+        )["Item"]
+        record = deserialize(raw)
+        planted_failures[account] = sum(1 for status in org.expected(account).values() if status == "FAILED")
+        assert planted_failures[account] > 0
+        assert record["suppressed"] == record["findings"]["FAILED"] >= planted_failures[account]
+    finalize = load_event("org/finalize") | {
+        "run_id": run_id,
+        "checks": list(CHECKS),
+        "sinks": [],
+        "accounts": org.members,
+        "regions": [REGION],
+        "items": [{"account": account, "region": REGION} for account in org.members],
+        "gaps": [],
+    }
+    summary = org_handlers.handler(finalize, lambda_context)["summary"]
+    assert summary["suppressed"] == summary["findings"]["FAILED"] >= sum(planted_failures.values())
+
+    # Without the parameter nothing is suppressed: the count comes from the policy, not the run.
+    monkeypatch.delenv("RELAUDIT_CONFIG_PARAMETER")
+    event = load_event("org/item") | {"run_id": run_id, "account": org.members[0], "region": REGION, "sinks": []}
+    org_handlers.handler(event | {"checks": list(CHECKS)}, lambda_context)
+    raw = boto3.client("dynamodb", region_name=REGION).get_item(
+        TableName=TABLE, Key=serialize(item_key(run_id, org.members[0], REGION))
+    )["Item"]
+    assert deserialize(raw)["suppressed"] == 0
+
+
+def test_a_bad_deployed_policy_is_refused_by_the_list_step_naming_the_field(
+    org: Org, org_env: dict[str, str], lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ssm = boto3.client("ssm", region_name=REGION)
+    no_reason = "suppressions:\n  - {checks: ['*'], resources: ['*']}\n"
+    ssm.put_parameter(Name=POLICY_PARAMETER, Type="String", Value=no_reason, Overwrite=True)
+    monkeypatch.setenv("RELAUDIT_CONFIG_PARAMETER", POLICY_PARAMETER)
+    with pytest.raises(BadRequestError, match=r"suppressions\[0\]\.reason: ") as caught:
+        org_handlers.handler(load_event("org/list"), lambda_context)
+    assert caught.value.field == f"SSM parameter {POLICY_PARAMETER}"
+    unknown = "policies:\n  dev: {skip_checks: [no-such-check]}\n"
+    ssm.put_parameter(Name=POLICY_PARAMETER, Type="String", Value=unknown, Overwrite=True)
+    with pytest.raises(BadRequestError, match=r"policies\.dev\.skip_checks\[0\]: unknown check"):
+        org_handlers.handler(load_event("org/list"), lambda_context)
+
+
+def test_an_execution_input_cannot_bring_its_own_policy(
+    org: Org, org_env: dict[str, str], lambda_context: FakeLambdaContext
+) -> None:
+    event = load_event("org/list")
+    with pytest.raises(BadRequestError, match=r"^input\.config: is set by the stack"):
+        org_handlers.handler(event | {"input": {**_on_demand(org), "config": {}}}, lambda_context)
+
+
 def test_a_bad_step_payload_is_raised_for_the_state_machine_to_catch(
     org: Org, org_env: dict[str, str], lambda_context: FakeLambdaContext
 ) -> None:

@@ -19,6 +19,8 @@ from relaudit.fanout import OrgSettings, org_request
 from relaudit.models.org import FinalizeStep, ItemStep, OrgPlan
 from relaudit.models.request import ACCOUNT_RE, EXTERNAL_ID_RE, ROLE_NAME_RE
 from relaudit.permissions import org_auditor_actions, sink_write_actions
+from relaudit.policy import source as policy_source
+from relaudit.policy.source import CONFIG_PARAMETER_ENV
 from tests.conftest import load_event
 from tests.integration.org import statemachine
 from tests.integration.template_support import (
@@ -55,11 +57,21 @@ def _resolver(parameters: dict[str, str] | None = None) -> tuple[dict[str, Any],
     return cfn, Resolver(cfn, {"OrgMode": "true", **(parameters or {})}, REFS, ATTRIBUTES)
 
 
-def _statements(role: str) -> dict[str, dict[str, Any]]:
-    cfn, resolver = _resolver()
+def _statements(role: str, parameters: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
+    """The role's inline statements and those of the AWS::IAM::Policy resources on it whose condition holds."""
+    cfn, resolver = _resolver(parameters)
     properties = resolver.resolve(cfn["Resources"][role]["Properties"])
+    attached = [
+        {
+            "PolicyName": policy["Properties"]["PolicyName"],
+            "PolicyDocument": resolver.resolve(policy["Properties"]["PolicyDocument"]),
+        }
+        for policy in resources_of(cfn, "AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        and ("Condition" not in policy or resolver.condition(policy["Condition"]))
+    ]
     found: dict[str, dict[str, Any]] = {}
-    for policy in properties.get("Policies", []):
+    for policy in [*properties.get("Policies", []), *attached]:
         for index, statement in enumerate(policy["PolicyDocument"]["Statement"]):
             key = statement.get("Sid") or f"{policy['PolicyName']}[{index}]"
             actions, resources = statement["Action"], statement["Resource"]
@@ -70,8 +82,8 @@ def _statements(role: str) -> dict[str, dict[str, Any]]:
     return found
 
 
-def _granted(role: str) -> set[str]:
-    return set().union(*(statement["Action"] for statement in _statements(role).values()))
+def _granted(role: str, parameters: dict[str, str] | None = None) -> set[str]:
+    return set().union(*(statement["Action"] for statement in _statements(role, parameters).values()))
 
 
 def _org_function_environment(parameters: dict[str, str] | None = None) -> dict[str, str]:
@@ -121,7 +133,16 @@ def test_translates_offline_with_org_mode_on_and_every_org_resource_is_condition
         "OrgStateMachineRole": "AWS::IAM::Role",
     }.items() <= org.items()
     names = {name for name in cfn["Resources"] if name.startswith("Org")}
-    assert names == set(org), f"org resources without the {ORG_MODE} condition: {sorted(names - set(org))}"
+    # A narrower condition (org mode and a ConfigParameter) is off with org mode off, whatever else is set.
+    _, off = _resolver({"OrgMode": "false", "ConfigParameter": "/relaudit/config"})
+    narrower = {
+        name
+        for name in names - set(org)
+        if "Condition" in cfn["Resources"][name] and not off.condition(cfn["Resources"][name]["Condition"])
+    }
+    assert narrower == {"OrgFunctionPolicyConfig"}
+    unconditional = sorted(names - set(org) - narrower)
+    assert not unconditional, f"org resources without the {ORG_MODE} condition: {unconditional}"
     _, resolver = _resolver({"OrgMode": "false"})
     assert not resolver.condition(ORG_MODE), "org mode is off by default"
 
@@ -195,6 +216,19 @@ def test_org_function_role_is_exactly_the_org_actions_and_the_table() -> None:
     assert statements["FindingsTable"]["Resource"] == [TABLE_ARN, TABLE_ARN + "/index/*"]
     # It reads nothing itself (members are read with their own role), and imports nothing itself.
     assert not {a for a in _granted("OrgFunctionRole") if a.startswith(("securityhub:", "ec2:", "lambda:"))}
+
+
+def test_the_org_function_reads_the_policy_parameter_only_when_named_and_only_that_one() -> None:
+    assert "PolicyConfig" not in _statements("OrgFunctionRole"), "no ConfigParameter: no SSM permission"
+    named = {"ConfigParameter": "/relaudit/config"}
+    assert _statements("OrgFunctionRole", named)["PolicyConfig"] == {
+        "Action": set(policy_source.IAM_ACTIONS),
+        "Resource": ["arn:aws:ssm:us-east-1:123456789012:parameter/relaudit/config"],
+    }
+    assert _granted("OrgFunctionRole", named) - _granted("OrgFunctionRole") == policy_source.IAM_ACTIONS
+    # The same variable the code reads, naming the same parameter as the audit function's.
+    assert _org_function_environment(named)[CONFIG_PARAMETER_ENV] == "/relaudit/config"
+    assert _org_function_environment()[CONFIG_PARAMETER_ENV] == ""
 
 
 def test_state_machine_role_invokes_its_function_records_failures_and_runs_its_children() -> None:
