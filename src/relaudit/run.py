@@ -35,6 +35,8 @@ from relaudit.policy.apply import BoundPolicy
 if TYPE_CHECKING:
     from relaudit.aws import ClientFactory
     from relaudit.catalog.loader import Catalog, CompiledCheck
+    from relaudit.graph.build import AccountGraph
+    from relaudit.graph.workloads import Workload
     from relaudit.models.request import AuditRequest
     from relaudit.models.resource import ResourceDocument
     from relaudit.org import MemberFactories
@@ -47,6 +49,8 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]
 # A scope (one account's region) whose every unit has ended: its target, region and coverage gaps.
 ScopeDone = Callable[["Target", str, list[CoverageGap]], None]
+# An account's workload graph and its workloads, as the graph checks judged them.
+GraphSeen = Callable[["AccountGraph", list["Workload"]], None]
 # A finished unit's documents, and the fields a failed join left unread there (field -> why).
 Consumer = Callable[[list["ResourceDocument"], Mapping[str, str]], None]
 DEADLINE_EXCEEDED = "DeadlineExceeded"
@@ -383,8 +387,11 @@ class Evaluation:
     The other checks and resources are unaffected.
     """
 
-    def __init__(self, checks: Sequence[CompiledCheck], policy: BoundPolicy | None = None) -> None:
+    def __init__(
+        self, checks: Sequence[CompiledCheck], policy: BoundPolicy | None = None, on_graph: GraphSeen | None = None
+    ) -> None:
         self._policy = policy  # tiers and suppressions (relaudit.policy.apply)
+        self._on_graph = on_graph  # each account's graph once built (the HTML report draws it)
         self._by_type: dict[str, list[CompiledCheck]] = defaultdict(list)
         self._fields = {check.id: check.fields() for check in checks}
         self._details: dict[str, str] = {}
@@ -494,7 +501,9 @@ class Evaluation:
                     by_region[rec[1]].append(rec)
                 yield account_id, self._graph_regions(account_id, by_region, failed)
                 continue
-            account, _ = graph_evaluate.account_graph(facts)
+            account, workloads = graph_evaluate.account_graph(facts)
+            if self._on_graph is not None:
+                self._on_graph(account, workloads)
             records, failures = graph_evaluate.evaluate_account(account, self._graph_checks, self._graph_policies.get)
             for rec in records:
                 by_region[rec[1]].append(rec)
@@ -626,6 +635,7 @@ def run(
     members: MemberFactories | None = None,
     run_id: str | None = None,
     record_run: bool = True,
+    on_graph: GraphSeen | None = None,
 ) -> AuditResult:
     """Audit the account (or accounts) ``request`` names and return findings, gaps and a summary.
 
@@ -643,7 +653,8 @@ def run(
     audited account (default: ``factory`` for the table, each account's own factory for its
     findings); ``delivery_options`` sets retries and clocks. ``run_id`` names the run (default: a
     new one); ``record_run=False`` publishes without writing a run record (an org item's run is
-    recorded once, by the fan-out's last step).
+    recorded once, by the fan-out's last step). ``on_graph`` gets each account's workload graph
+    once built (only when a graph check is selected).
 
     Raises:
         BadRequestError: The request names an unknown region or check.
@@ -655,7 +666,7 @@ def run(
     run_id = run_id or f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     policy = BoundPolicy(request.config, catalog.checks)  # before any AWS call: a bad file is refused first
     checks = select_checks(catalog, request.checks)
-    evaluation = Evaluation(checks, policy)
+    evaluation = Evaluation(checks, policy, on_graph)
     with _Publishing(request, factory, run_id, sink_clients, delivery_options) as publishing:
 
         def scope_done(target: Target, region: str, scope_gaps: list[CoverageGap]) -> None:
