@@ -15,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from relaudit import __version__
-from relaudit.aws import ClientFactory, client_config
+from relaudit.aws import ClientFactory, client_config, error_code
 from relaudit.catalog.loader import Catalog, load_catalog
 from relaudit.errors import BadRequestError, RelauditError
 from relaudit.inventory import COLLECTORS
@@ -274,7 +274,7 @@ def _read_trend(factory: ClientFactory, table: str, since: str) -> Trend:
     try:
         return load_trend(factory.client("dynamodb"), table, parse_since(since))
     except ClientError as exc:
-        code = str(exc.response.get("Error", {}).get("Code") or "ClientError")
+        code = error_code(exc)
         if code == "ResourceNotFoundException":
             raise BadRequestError("--table", f"table '{table}' does not exist in {factory.home_region}") from None
         raise RelauditError(f"cannot read table {table}: {code}") from exc

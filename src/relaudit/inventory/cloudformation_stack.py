@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from relaudit.aws import error_code
 from relaudit.inventory import shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
 
@@ -53,7 +54,7 @@ def _resources(ctx: CollectorContext, stack_id: str) -> list[dict[str, Any]] | N
             if r.get("PhysicalResourceId") and not str(r.get("ResourceStatus", "")).startswith("DELETE_")
         ]
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ValidationError":
+        if error_code(exc) == "ValidationError":
             return None  # deleted since it was listed
         raise
 

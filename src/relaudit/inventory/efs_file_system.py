@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from relaudit.aws import error_code
 from relaudit.inventory import shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
 from relaudit.inventory.lookups import BACKUP_ACTIONS, BackupIndex, is_gone
@@ -48,7 +49,7 @@ def _backup_policy(ctx: CollectorContext, file_system_id: str) -> dict[str, Any]
             ctx.client("efs").describe_backup_policy(FileSystemId=file_system_id).get("BackupPolicy")
         )
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "PolicyNotFound":
+        if error_code(exc) == "PolicyNotFound":
             return None
         raise
     return policy

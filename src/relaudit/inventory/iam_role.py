@@ -9,6 +9,7 @@ from urllib.parse import unquote
 
 from botocore.exceptions import ClientError
 
+from relaudit.aws import error_code
 from relaudit.inventory import listings, shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
 
@@ -100,7 +101,7 @@ def _managed(ctx: CollectorContext, policy_arn: str) -> list[dict[str, Any]]:
             version = iam.get_policy(PolicyArn=policy_arn)["Policy"]["DefaultVersionId"]
             document_ = iam.get_policy_version(PolicyArn=policy_arn, VersionId=version)["PolicyVersion"]["Document"]
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "NoSuchEntity":
+            if error_code(exc) == "NoSuchEntity":
                 return []
             raise
         return statements(document_)
@@ -118,7 +119,7 @@ def _role(ctx: CollectorContext, role_arn: str) -> dict[str, Any] | None:
         for policy_name in inline:
             found.extend(statements(iam.get_role_policy(RoleName=name, PolicyName=policy_name)["PolicyDocument"]))
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "NoSuchEntity":
+        if error_code(exc) == "NoSuchEntity":
             return None  # deleted since the function was listed
         raise
     for policy in attached:

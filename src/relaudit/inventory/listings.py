@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import ClientError
 
+from relaudit.aws import error_code
 from relaudit.inventory.base import paginate
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ def not_found_is_none(call: Callable[..., T], **kwargs: Any) -> T | None:
     try:
         return call(**kwargs)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+        if error_code(exc) == "ResourceNotFoundException":
             return None
         raise
 

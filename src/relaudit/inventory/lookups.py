@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from relaudit.aws import error_code
 from relaudit.inventory import listings
 from relaudit.inventory.base import paginate
 
@@ -58,7 +59,7 @@ GONE_CODES = frozenset(
 
 def is_gone(error: ClientError) -> bool:
     """Whether ``error`` says the resource no longer exists."""
-    return error.response.get("Error", {}).get("Code") in GONE_CODES
+    return error_code(error) in GONE_CODES
 
 
 def ec2_page_size(ctx: CollectorContext) -> int | None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from relaudit.aws import error_code
 from relaudit.inventory.iam_conditions import block_holds, wildcard_match
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ class QueueProbe:
             url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=self._ctx.account_id)["QueueUrl"]
             response = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy", "KmsMasterKeyId"])
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in QUEUE_GONE_CODES:
+            if error_code(exc) in QUEUE_GONE_CODES:
                 return None
             raise
         attributes: dict[str, Any] = response.get("Attributes") or {}  # absent when none of them is set

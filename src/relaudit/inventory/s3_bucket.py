@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from relaudit.aws import error_code
 from relaudit.inventory import shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
 
@@ -38,7 +39,7 @@ def _notifications(ctx: CollectorContext, name: str) -> dict[str, Any] | None:
     try:
         response = ctx.client("s3").get_bucket_notification_configuration(Bucket=name)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in _GONE:
+        if error_code(exc) in _GONE:
             return None
         raise
     return {key: response.get(key) or [] for key in _NOTIFICATION_KEYS} | {

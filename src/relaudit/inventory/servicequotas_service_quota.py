@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from relaudit.aws import error_code
 from relaudit.inventory import shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
 from relaudit.inventory.joins import guarded
@@ -84,7 +85,7 @@ def _quotas(ctx: CollectorContext, service: str) -> dict[str, dict[str, Any]]:
                 if not quota.get("Period") and quota.get("QuotaCode"):
                     quotas[quota["QuotaCode"]] = quota
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "NoSuchResourceException":
+        if error_code(exc) == "NoSuchResourceException":
             return {}
         raise
     return quotas

@@ -7,6 +7,7 @@ from urllib.parse import urlparse
 
 from botocore.exceptions import ClientError
 
+from relaudit.aws import error_code
 from relaudit.inventory import queue_access, shapes
 from relaudit.inventory.base import CollectorContext, document, paginate, typed_attributes
 from relaudit.inventory.joins import guarded
@@ -61,7 +62,7 @@ def _read_subscriptions(ctx: CollectorContext) -> list[dict[str, Any]]:
         try:
             attributes = sns.get_subscription_attributes(SubscriptionArn=subscription["SubscriptionArn"])["Attributes"]
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in _GONE:
+            if error_code(exc) in _GONE:
                 return None
             raise
         typed = {**subscription, **typed_attributes(attributes, _JSON_ATTRIBUTES, numbers=False)}

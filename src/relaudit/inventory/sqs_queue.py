@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from relaudit.aws import error_code
 from relaudit.inventory import alarm_index, events_rule, listings, queue_access, shapes, sns_subscription
 from relaudit.inventory.base import CollectorContext, document, paginate, typed_attributes
 from relaudit.inventory.joins import guarded
@@ -213,7 +214,7 @@ def _read_queues(ctx: CollectorContext) -> list[dict[str, Any]]:
         try:
             attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in queue_access.QUEUE_GONE_CODES:
+            if error_code(exc) in queue_access.QUEUE_GONE_CODES:
                 return None
             raise
         return {"QueueUrl": url, "QueueName": url.rsplit("/", 1)[-1], **_typed(attributes)}

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from relaudit.aws import error_code
 from relaudit.policy.config import ConfigError, PolicyConfig, load_config, parse_config
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ def deployed_config(
         try:
             value = ssm().get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
         except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code") or "ClientError")
+            code = error_code(exc)
             raise ConfigError(source, "", f"cannot be read ({code})") from None
         except BotoCoreError as exc:
             raise ConfigError(source, "", f"cannot be read ({type(exc).__name__})") from None

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from relaudit.aws import error_code
 from relaudit.sinks.asff import clip, partition_of, product_arn
 from relaudit.sinks.retry import CallPacer, DeliveryOptions, is_retryable
 
@@ -124,12 +125,6 @@ class WorkflowOutcome:
         return [replace(s, sh_workflow=self.done[s.finding.id]) if s.finding.id in self.done else s for s in states]
 
 
-def _error_code(exc: Exception) -> str:
-    if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code") or "ClientError")
-    return type(exc).__name__
-
-
 def _send(client: Any, batch: list[WorkflowUpdate], pacer: CallPacer, options: DeliveryOptions) -> WorkflowOutcome:
     """One group's request, retrying what Security Hub leaves unprocessed (a just-imported finding
     may not be visible yet) and retryable errors, up to ``options.max_attempts``."""
@@ -148,7 +143,7 @@ def _send(client: Any, batch: list[WorkflowUpdate], pacer: CallPacer, options: D
                 Note={"Text": first.note, "UpdatedBy": UPDATED_BY},
             )
         except (ClientError, BotoCoreError) as exc:
-            code = _error_code(exc)
+            code = error_code(exc)
             if is_retryable(exc, code) and attempt < options.max_attempts:
                 options.sleep(options.backoff(attempt))
                 continue
