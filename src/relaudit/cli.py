@@ -241,8 +241,8 @@ def _report(result: AuditResult, args: argparse.Namespace, out: TextIO, trend: T
 
 
 def _graph(args: argparse.Namespace) -> int:
-    from relaudit.graph.collect import collect_graph  # networkx only for this command
     from relaudit.graph.export import FORMATS
+    from relaudit.graph_collect import collect_graph  # networkx only for this command
 
     if args.workload_tag is not None and not args.workload_tag.strip():
         raise BadRequestError("--workload-tag", "expected a tag key, got an empty string")

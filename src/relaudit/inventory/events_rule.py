@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from relaudit.inventory import queue_access, shapes
-from relaudit.inventory.base import CollectorContext, document, paginate
+from relaudit.inventory import listings, queue_access, shapes
+from relaudit.inventory.base import CollectorContext, document
 from relaudit.inventory.joins import guarded
 
 if TYPE_CHECKING:
@@ -14,9 +14,7 @@ if TYPE_CHECKING:
     from relaudit.models.resource import ResourceDocument
 
 RESOURCE_TYPE = "AWS::Events::Rule"
-LIST_ACTIONS = frozenset({"events:ListEventBuses", "events:ListRules", "events:ListTargetsByRule"})
-IAM_ACTIONS = LIST_ACTIONS | queue_access.IAM_ACTIONS
-_BUS_PAGE = 100  # ListEventBuses' largest page; it has no botocore paginator
+IAM_ACTIONS = listings.RULE_ACTIONS | queue_access.IAM_ACTIONS
 DOCUMENT = shapes.fields(
     shapes.Api("events", "ListRules", "Rules[]", ("Name", "Arn", "State", "ManagedBy")),
     EventBusName=shapes.ANY,
@@ -34,45 +32,6 @@ READS = (
     shapes.Api("sqs", "GetQueueUrl", "", ("QueueUrl",)),
     shapes.Api("sqs", "GetQueueAttributes", "Attributes"),
 )
-
-
-def _event_buses(ctx: CollectorContext) -> Iterator[dict[str, Any]]:
-    events = ctx.client("events")
-    kwargs: dict[str, Any] = {"Limit": ctx.page_size or _BUS_PAGE}
-    while True:
-        page = events.list_event_buses(**kwargs)
-        yield from page.get("EventBuses") or []
-        if not page.get("NextToken"):
-            return
-        kwargs["NextToken"] = page["NextToken"]
-
-
-def rules_with_targets(ctx: CollectorContext) -> list[dict[str, Any]]:
-    """Every rule on every event bus in ctx's region, with ``Targets`` (ListTargetsByRule), read once
-    per run for every collector (shared: copy before changing one)."""
-    return ctx.shared(("events", "rules"), lambda: _read_rules(ctx))
-
-
-def _read_rules(ctx: CollectorContext) -> list[dict[str, Any]]:
-    events = ctx.client("events")
-    rules = [
-        {**rule, "EventBusName": bus["Name"]}
-        for bus in _event_buses(ctx)
-        for rule in paginate(events, "list_rules", "Rules", ctx.page_size, EventBusName=bus["Name"])
-    ]
-
-    def targets(rule: dict[str, Any]) -> dict[str, Any]:
-        found = paginate(
-            events,
-            "list_targets_by_rule",
-            "Targets",
-            ctx.page_size,
-            Rule=rule["Name"],
-            EventBusName=rule["EventBusName"],
-        )
-        return {**rule, "Targets": list(found)}
-
-    return list(ctx.map(targets, rules))
 
 
 def _probe_targets(ctx: CollectorContext, probe: queue_access.QueueProbe, rule: dict[str, Any]) -> bool:
@@ -94,7 +53,7 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     Rules that AWS services manage (``ManagedBy`` set) are collected too; checks skip them.
     """
     probe = queue_access.QueueProbe(ctx) if ctx.wants("DeadLetterQueue") else None
-    for shared in rules_with_targets(ctx):
+    for shared in listings.rules_with_targets(ctx):
         rule = {**shared, "Targets": [dict(target) for target in shared["Targets"]]}
         arn = rule["Arn"]
         if probe is not None and not _probe_targets(ctx, probe, rule):

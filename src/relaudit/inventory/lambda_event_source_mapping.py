@@ -16,7 +16,6 @@ if TYPE_CHECKING:
 RESOURCE_TYPE = "AWS::Lambda::EventSourceMapping"
 IAM_ACTIONS = listings.MAPPING_ACTIONS | listings.CONCURRENCY_ACTIONS | alarm_index.IAM_ACTIONS
 # ARN service -> source kind; streams are Kinesis and DynamoDB Streams (ordered, retried per shard).
-_KINDS = {"sqs": "sqs", "kinesis": "kinesis", "dynamodb": "dynamodb", "kafka": "kafka", "mq": "mq", "rds": "docdb"}
 STREAM_KINDS = frozenset({"kinesis", "dynamodb"})
 DOCUMENT = shapes.fields(
     shapes.Api(
@@ -36,16 +35,6 @@ READS = (
     shapes.Api("lambda", "GetFunction", "", ("Concurrency.ReservedConcurrentExecutions",)),
     alarm_index.READS,
 )
-
-
-def source_kind(mapping: dict[str, Any]) -> str:
-    """``sqs``, ``kinesis``, ``dynamodb``, ``kafka`` (MSK or self-managed), ``mq``, ``docdb`` or ``other``."""
-    arn = mapping.get("EventSourceArn") or ""
-    if arn:
-        parts = arn.split(":")
-        return _KINDS.get(parts[2], "other") if len(parts) > 2 else "other"
-    endpoints = (mapping.get("SelfManagedEventSource") or {}).get("Endpoints") or {}
-    return "kafka" if "KAFKA_BOOTSTRAP_SERVERS" in endpoints else "other"
 
 
 def _source_name(mapping: dict[str, Any]) -> str:
@@ -87,7 +76,7 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     for mapping in mappings:
         function_arn = mapping.get("FunctionArn") or ""
         function = _function_name(function_arn)
-        kind = source_kind(mapping)
+        kind = listings.source_kind(mapping)
         properties: dict[str, Any] = {
             **mapping,
             "SourceKind": kind,

@@ -7,7 +7,7 @@ import json
 import threading
 from typing import TYPE_CHECKING, Any
 
-from relaudit.inventory import alarm_index, lambda_event_source_mapping, listings, shapes
+from relaudit.inventory import alarm_index, listings, shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
 from relaudit.inventory.joins import guarded
 from relaudit.inventory.lookups import subnet_zones
@@ -192,7 +192,7 @@ def _mappings_by_function(ctx: CollectorContext) -> dict[str, list[dict[str, Any
             {
                 "UUID": mapping.get("UUID"),
                 "EventSourceArn": mapping.get("EventSourceArn"),
-                "SourceKind": lambda_event_source_mapping.source_kind(mapping),
+                "SourceKind": listings.source_kind(mapping),
                 "State": mapping.get("State"),
                 "Active": mapping.get("State") not in _INACTIVE_MAPPING_STATES,
                 "ScalingConfig": mapping.get("ScalingConfig"),

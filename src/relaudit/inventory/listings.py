@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from botocore.exceptions import ClientError
 
 from relaudit.aws import error_code
-from relaudit.inventory.base import paginate
+from relaudit.inventory.base import paginate, typed_attributes
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from relaudit.inventory.base import CollectorContext
 
@@ -25,6 +25,20 @@ MAPPING_ACTIONS = frozenset({"lambda:ListEventSourceMappings"})
 INVOKE_CONFIG_ACTIONS = frozenset({"lambda:ListFunctionEventInvokeConfigs"})
 CONCURRENCY_ACTIONS = frozenset({"lambda:GetFunction"})
 SCHEDULE_ACTIONS = frozenset({"scheduler:ListSchedules", "scheduler:GetSchedule"})
+SUBSCRIPTION_ACTIONS = frozenset({"sns:ListSubscriptions", "sns:GetSubscriptionAttributes"})
+RULE_ACTIONS = frozenset({"events:ListEventBuses", "events:ListRules", "events:ListTargetsByRule"})
+_SUBSCRIPTION_JSON = ("RedrivePolicy", "FilterPolicy", "DeliveryPolicy", "EffectiveDeliveryPolicy")
+_SUBSCRIPTION_GONE = {"NotFound", "NotFoundException", "ResourceNotFoundException"}
+# An event source mapping's source by its ARN's service (Amazon DocumentDB is "rds").
+_SOURCE_KINDS = {
+    "sqs": "sqs",
+    "kinesis": "kinesis",
+    "dynamodb": "dynamodb",
+    "kafka": "kafka",
+    "mq": "mq",
+    "rds": "docdb",
+}
+_BUS_PAGE = 100  # ListEventBuses' largest page; it has no botocore paginator
 
 
 def not_found_is_none(call: Callable[..., T], **kwargs: Any) -> T | None:
@@ -177,3 +191,86 @@ def http_apis(ctx: CollectorContext) -> list[dict[str, Any]]:
 def http_stages(ctx: CollectorContext, api_id: str) -> list[dict[str, Any]]:
     """An HTTP or WebSocket API's stages (API Gateway v2 GetStages)."""
     return listed(ctx, "apigatewayv2", "get_stages", "Items", ApiId=api_id)
+
+
+def source_kind(mapping: dict[str, Any]) -> str:
+    """``sqs``, ``kinesis``, ``dynamodb``, ``kafka`` (MSK or self-managed), ``mq``, ``docdb`` or ``other``."""
+    arn = mapping.get("EventSourceArn") or ""
+    if arn:
+        parts = arn.split(":")
+        return _SOURCE_KINDS.get(parts[2], "other") if len(parts) > 2 else "other"
+    endpoints = (mapping.get("SelfManagedEventSource") or {}).get("Endpoints") or {}
+    return "kafka" if "KAFKA_BOOTSTRAP_SERVERS" in endpoints else "other"
+
+
+def subscriptions(ctx: CollectorContext) -> list[dict[str, Any]]:
+    """Every confirmed subscription in ctx's region with its attributes typed (JSON parsed, booleans),
+    read once per run for every collector (shared: copy before changing one).
+
+    Pending subscriptions have no ARN yet ("PendingConfirmation") and cannot be read; they are skipped.
+    ListSubscriptions takes no page size: SNS returns 100 per page.
+    """
+    return ctx.shared(("sns", "subscriptions"), lambda: _read_subscriptions(ctx))
+
+
+def _read_subscriptions(ctx: CollectorContext) -> list[dict[str, Any]]:
+    sns = ctx.client("sns")
+    listed = [
+        s
+        for s in paginate(sns, "list_subscriptions", "Subscriptions")
+        if str(s.get("SubscriptionArn")).startswith("arn:")
+    ]
+
+    def read(subscription: dict[str, Any]) -> dict[str, Any] | None:
+        try:
+            attributes = sns.get_subscription_attributes(SubscriptionArn=subscription["SubscriptionArn"])["Attributes"]
+        except ClientError as exc:
+            if error_code(exc) in _SUBSCRIPTION_GONE:
+                return None
+            raise
+        typed = {**subscription, **typed_attributes(attributes, _SUBSCRIPTION_JSON, numbers=False)}
+        redrive = typed.get("RedrivePolicy")
+        if isinstance(redrive, dict) and str(redrive.get("maxReceiveCount", "")).isdigit():
+            redrive["maxReceiveCount"] = int(redrive["maxReceiveCount"])
+        return typed
+
+    return [subscription for subscription in ctx.map(read, listed) if subscription is not None]
+
+
+def _event_buses(ctx: CollectorContext) -> Iterator[dict[str, Any]]:
+    events = ctx.client("events")
+    kwargs: dict[str, Any] = {"Limit": ctx.page_size or _BUS_PAGE}
+    while True:
+        page = events.list_event_buses(**kwargs)
+        yield from page.get("EventBuses") or []
+        if not page.get("NextToken"):
+            return
+        kwargs["NextToken"] = page["NextToken"]
+
+
+def rules_with_targets(ctx: CollectorContext) -> list[dict[str, Any]]:
+    """Every rule on every event bus in ctx's region, with ``Targets`` (ListTargetsByRule), read once
+    per run for every collector (shared: copy before changing one)."""
+    return ctx.shared(("events", "rules"), lambda: _read_rules(ctx))
+
+
+def _read_rules(ctx: CollectorContext) -> list[dict[str, Any]]:
+    events = ctx.client("events")
+    rules = [
+        {**rule, "EventBusName": bus["Name"]}
+        for bus in _event_buses(ctx)
+        for rule in paginate(events, "list_rules", "Rules", ctx.page_size, EventBusName=bus["Name"])
+    ]
+
+    def targets(rule: dict[str, Any]) -> dict[str, Any]:
+        found = paginate(
+            events,
+            "list_targets_by_rule",
+            "Targets",
+            ctx.page_size,
+            Rule=rule["Name"],
+            EventBusName=rule["EventBusName"],
+        )
+        return {**rule, "Targets": list(found)}
+
+    return list(ctx.map(targets, rules))

@@ -1,4 +1,4 @@
-"""Joins several collectors share: subnet Availability Zones and AWS Backup recovery points."""
+"""Joins several collectors share: subnet and DB instance Availability Zones, and AWS Backup recovery points."""
 
 from __future__ import annotations
 
@@ -125,3 +125,23 @@ class BackupIndex:
         newest = max(times)
         age = (self._now - newest).total_seconds() / _SECONDS_PER_DAY
         return {"LastBackupTime": newest.isoformat(), "LastBackupAgeDays": round(max(age, 0.0), 3)}
+
+
+def instance_zones(client: Any, page_size: int | None, **kwargs: Any) -> dict[str, str | None]:
+    """Map DB instance identifier to its Availability Zone (one paginated pass over the region).
+
+    Args:
+        client: An ``rds`` (or ``neptune``, same API) client.
+        page_size: Page size for the paginator.
+        **kwargs: Extra DescribeDBInstances arguments, such as an engine filter.
+    """
+    return {
+        instance["DBInstanceIdentifier"]: instance.get("AvailabilityZone")
+        for instance in paginate(client, "describe_db_instances", "DBInstances", page_size, **kwargs)
+    }
+
+
+def member_zones(cluster: dict[str, Any], zones: dict[str, str | None]) -> list[str]:
+    """The Availability Zone of each member of ``cluster`` whose zone is known, writer included."""
+    found = (zones.get(member["DBInstanceIdentifier"]) for member in cluster.get("DBClusterMembers") or [])
+    return [zone for zone in found if zone]

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from relaudit.inventory import shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
-from relaudit.inventory.rds_db_cluster import instance_zones, member_zones
+from relaudit.inventory.lookups import instance_zones, member_zones
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

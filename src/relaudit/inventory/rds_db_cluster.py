@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from relaudit.inventory import shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
-from relaudit.inventory.lookups import BACKUP_ACTIONS, BackupIndex
+from relaudit.inventory.lookups import BACKUP_ACTIONS, BackupIndex, instance_zones, member_zones
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -32,26 +32,6 @@ READS = (
     shapes.Api("rds", "DescribeDBInstances", "DBInstances[]", ("DBInstanceIdentifier", "AvailabilityZone")),
     shapes.Api("backup", "ListProtectedResources", "Results[]", ("ResourceArn", "LastBackupTime")),
 )
-
-
-def instance_zones(client: Any, page_size: int | None, **kwargs: Any) -> dict[str, str | None]:
-    """Map DB instance identifier to its Availability Zone (one paginated pass over the region).
-
-    Args:
-        client: An ``rds`` (or ``neptune``, same API) client.
-        page_size: Page size for the paginator.
-        **kwargs: Extra DescribeDBInstances arguments, such as an engine filter.
-    """
-    return {
-        instance["DBInstanceIdentifier"]: instance.get("AvailabilityZone")
-        for instance in paginate(client, "describe_db_instances", "DBInstances", page_size, **kwargs)
-    }
-
-
-def member_zones(cluster: dict[str, Any], zones: dict[str, str | None]) -> list[str]:
-    """The Availability Zone of each member of ``cluster`` whose zone is known, writer included."""
-    found = (zones.get(member["DBInstanceIdentifier"]) for member in cluster.get("DBClusterMembers") or [])
-    return [zone for zone in found if zone]
 
 
 def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from botocore.exceptions import ClientError
-
-from relaudit.aws import error_code
-from relaudit.inventory import queue_access, shapes
-from relaudit.inventory.base import CollectorContext, document, paginate, typed_attributes
+from relaudit.inventory import listings, queue_access, shapes
+from relaudit.inventory.base import CollectorContext, document
 from relaudit.inventory.joins import guarded
 
 if TYPE_CHECKING:
@@ -18,10 +15,7 @@ if TYPE_CHECKING:
     from relaudit.models.resource import ResourceDocument
 
 RESOURCE_TYPE = "AWS::SNS::Subscription"
-LIST_ACTIONS = frozenset({"sns:ListSubscriptions", "sns:GetSubscriptionAttributes"})
-IAM_ACTIONS = LIST_ACTIONS | queue_access.IAM_ACTIONS
-_JSON_ATTRIBUTES = ("RedrivePolicy", "FilterPolicy", "DeliveryPolicy", "EffectiveDeliveryPolicy")
-_GONE = {"NotFound", "NotFoundException", "ResourceNotFoundException"}
+IAM_ACTIONS = listings.SUBSCRIPTION_ACTIONS | queue_access.IAM_ACTIONS
 DOCUMENT = shapes.fields(
     shapes.Api("sns", "ListSubscriptions", "Subscriptions[]", ("SubscriptionArn", "TopicArn", "Protocol", "Endpoint")),
     # GetSubscriptionAttributes: a string map (its keys are documented, not modelled), typed.
@@ -40,40 +34,6 @@ DOCUMENT = shapes.fields(
 READS = (shapes.Api("sns", "GetSubscriptionAttributes", "Attributes"),)
 
 
-def subscriptions(ctx: CollectorContext) -> list[dict[str, Any]]:
-    """Every confirmed subscription in ctx's region with its attributes typed (JSON parsed, booleans),
-    read once per run for every collector (shared: copy before changing one).
-
-    Pending subscriptions have no ARN yet ("PendingConfirmation") and cannot be read; they are skipped.
-    ListSubscriptions takes no page size: SNS returns 100 per page.
-    """
-    return ctx.shared(("sns", "subscriptions"), lambda: _read_subscriptions(ctx))
-
-
-def _read_subscriptions(ctx: CollectorContext) -> list[dict[str, Any]]:
-    sns = ctx.client("sns")
-    listed = [
-        s
-        for s in paginate(sns, "list_subscriptions", "Subscriptions")
-        if str(s.get("SubscriptionArn")).startswith("arn:")
-    ]
-
-    def read(subscription: dict[str, Any]) -> dict[str, Any] | None:
-        try:
-            attributes = sns.get_subscription_attributes(SubscriptionArn=subscription["SubscriptionArn"])["Attributes"]
-        except ClientError as exc:
-            if error_code(exc) in _GONE:
-                return None
-            raise
-        typed = {**subscription, **typed_attributes(attributes, _JSON_ATTRIBUTES, numbers=False)}
-        redrive = typed.get("RedrivePolicy")
-        if isinstance(redrive, dict) and str(redrive.get("maxReceiveCount", "")).isdigit():
-            redrive["maxReceiveCount"] = int(redrive["maxReceiveCount"])
-        return typed
-
-    return [subscription for subscription in ctx.map(read, listed) if subscription is not None]
-
-
 def _endpoint_name(protocol: str, endpoint: str) -> str:
     if protocol in ("http", "https"):
         return urlparse(endpoint).netloc or endpoint
@@ -88,7 +48,7 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     region (the queue exists, and its policy lets sns.amazonaws.com send from the topic); null otherwise.
     """
     probe = queue_access.QueueProbe(ctx) if ctx.wants("DeadLetterQueue") else None
-    for shared in subscriptions(ctx):
+    for shared in listings.subscriptions(ctx):
         subscription = dict(shared)
         arn = subscription["SubscriptionArn"]
         topic = subscription.get("TopicArn") or ""

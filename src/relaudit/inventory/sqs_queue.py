@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from relaudit.aws import error_code
-from relaudit.inventory import alarm_index, events_rule, listings, queue_access, shapes, sns_subscription
+from relaudit.inventory import alarm_index, listings, queue_access, shapes
 from relaudit.inventory.base import CollectorContext, document, paginate, typed_attributes
 from relaudit.inventory.joins import guarded
 
@@ -24,8 +24,8 @@ IAM_ACTIONS = frozenset(
         "sqs:ListQueues",
         "sqs:GetQueueAttributes",
         *_LAMBDA_ACTIONS,
-        *sns_subscription.LIST_ACTIONS,
-        *events_rule.LIST_ACTIONS,
+        *listings.SUBSCRIPTION_ACTIONS,
+        *listings.RULE_ACTIONS,
         *listings.SCHEDULE_ACTIONS,
         *alarm_index.IAM_ACTIONS,
     }
@@ -142,16 +142,16 @@ def _schedule_dead_letter_uses(ctx: CollectorContext) -> Iterator[tuple[str, Sou
 
 def _messaging_dead_letter_uses(ctx: CollectorContext) -> Iterator[tuple[str, Source]]:
     """(queue ARN, user) for SNS subscription redrive policies and EventBridge target DLQs."""
-    for subscription in sns_subscription.subscriptions(ctx):
+    for subscription in listings.subscriptions(ctx):
         redrive = subscription.get("RedrivePolicy")
         if isinstance(redrive, dict) and redrive.get("deadLetterTargetArn"):
-            source = {"Type": sns_subscription.RESOURCE_TYPE, "Arn": subscription["SubscriptionArn"]}
+            source = {"Type": "AWS::SNS::Subscription", "Arn": subscription["SubscriptionArn"]}
             yield redrive["deadLetterTargetArn"], source
-    for rule in events_rule.rules_with_targets(ctx):
+    for rule in listings.rules_with_targets(ctx):
         for target in rule["Targets"]:
             dlq = (target.get("DeadLetterConfig") or {}).get("Arn")
             if dlq:
-                yield dlq, {"Type": events_rule.RESOURCE_TYPE, "Arn": rule["Arn"]}
+                yield dlq, {"Type": "AWS::Events::Rule", "Arn": rule["Arn"]}
 
 
 def _other_dead_letter_uses(ctx: CollectorContext) -> list[tuple[str, Source]]:

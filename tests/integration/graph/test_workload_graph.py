@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from relaudit import cli
 from relaudit.catalog.loader import load_catalog
 from relaudit.demo import graph_workloads
-from relaudit.graph.collect import collect_graph
+from relaudit.graph_collect import collect_graph
 from relaudit.inventory import COLLECTORS
 from relaudit.models.check import Status
 from relaudit.models.request import AuditRequest

@@ -115,6 +115,7 @@ def test_enrichment_calls_follow_the_checks(sources: dict[str, str], factory: An
     ],
 )
 def test_source_kind_and_name_of_other_sources(mapping: dict[str, Any], kind: str, name: str) -> None:
-    from relaudit.inventory.lambda_event_source_mapping import _source_name, source_kind
+    from relaudit.inventory.lambda_event_source_mapping import _source_name
+    from relaudit.inventory.listings import source_kind
 
     assert (source_kind(mapping), _source_name(mapping)) == (kind, name)
