@@ -84,9 +84,10 @@ class ClientFactory:
         self._session = session or boto3.session.Session()
         service_models.install(self._session)
         self._config = config or client_config(max_workers=16)
+        self._writer_config = self._config.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
         self._limiter = limiter if limiter is not None else RateLimiter()
         self._scope = scope
-        self._clients: dict[tuple[str, str], Any] = {}
+        self._clients: dict[tuple[str, str, bool], Any] = {}
         self._lock = threading.Lock()
 
     @property
@@ -111,14 +112,29 @@ class ClientFactory:
 
     def client(self, service: str, region: str | None = None) -> Any:
         """Return the cached client for ``service`` in ``region`` (the home region by default)."""
-        key = (service, region or self.home_region)
+        return self._cached(service, region or self.home_region, writer=False)
+
+    def writer(self, service: str, region: str | None = None) -> Any:
+        """A client for the sinks' writes: botocore does not retry its calls.
+
+        The sinks retry each write themselves (whole calls and the items a call leaves
+        unprocessed, under DeliveryOptions), so botocore's own retries would multiply theirs: a
+        throttled BatchImportFindings was tried 5 x 5 = 25 times.
+        """
+        retries: dict[str, Any] = getattr(self._config, "retries", None) or {}
+        once = retries.get("total_max_attempts") == 1 or retries.get("max_attempts") == 0
+        # Clients that already make one attempt are writers as they are: one client, not two.
+        return self._cached(service, region or self.home_region, writer=not once)
+
+    def _cached(self, service: str, region: str, *, writer: bool) -> Any:
+        key = (service, region, writer)
         client = self._clients.get(key)
         if client is None:
             with self._lock:
                 client = self._clients.get(key)
                 if client is None:
                     make: Any = self._session.client
-                    client = make(service, region_name=key[1], config=self._config)
+                    client = make(service, region_name=region, config=self._writer_config if writer else self._config)
                     self._limiter.install(client, self._scope)
                     self._clients[key] = client
         return client

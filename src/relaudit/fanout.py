@@ -323,7 +323,7 @@ def audit_item(
         run_id=step.run_id,
         record_run=False,
     )
-    _put(factory.client("dynamodb"), table, item_record(step, result), options or DeliveryOptions())
+    _put(factory.writer("dynamodb"), table, item_record(step, result), options or DeliveryOptions())
     return {
         "status": result.summary.result,
         "account": target.account,
@@ -401,6 +401,6 @@ def record_org_run(
         else:
             totals.add_record(found)
     record = org_run_record(step, totals, check_ids, options.clock())
-    FindingsTable(client, table, options).put_run(record)
+    FindingsTable(client, table, options, writer=factory.writer("dynamodb")).put_run(record)
     logger.info("org run recorded", extra={"run_id": step.run_id, "result": record["result"]})
     return {**record, "coverage_gaps": record["coverage_gaps"][:20]}

@@ -104,7 +104,9 @@ class Publisher:
             executor: Runs a batch's item writes concurrently.
         """
         self.options = options or DeliveryOptions()
-        self.table = FindingsTable(clients.table.client("dynamodb"), table_name, self.options)
+        self.table = FindingsTable(
+            clients.table.client("dynamodb"), table_name, self.options, writer=clients.table.writer("dynamodb")
+        )
         self._table_sink = TableSink(self.table, executor)
         self._sinks: list[Sink] = []
         if "securityhub" in sinks:

@@ -210,8 +210,11 @@ class WriteOutcome:
 class FindingsTable:
     """One findings table, through one DynamoDB client (the auditor's account and region)."""
 
-    def __init__(self, client: Any, name: str, options: DeliveryOptions | None = None) -> None:
+    def __init__(self, client: Any, name: str, options: DeliveryOptions | None = None, writer: Any = None) -> None:
+        """Read with ``client``; write with ``writer`` (default ``client``): give a client without
+        botocore retries (ClientFactory.writer), since every write here retries itself."""
         self.client = client
+        self._writer = writer if writer is not None else client
         self.name = name
         self.options = options or DeliveryOptions()
         self._meter_lock = threading.Lock()
@@ -362,7 +365,7 @@ class FindingsTable:
 
         def put() -> Any:
             return self._metered(
-                self.client.put_item(
+                self._writer.put_item(
                     TableName=self.name,
                     Item=item,
                     ConditionExpression="attribute_not_exists(pk) OR updated_at < :u",
@@ -420,7 +423,7 @@ class FindingsTable:
             attempt += 1
             try:
                 response = self._metered(
-                    self.client.batch_write_item(
+                    self._writer.batch_write_item(
                         RequestItems={self.name: [{"PutRequest": {"Item": item}} for item in pending]},
                         ReturnConsumedCapacity="TOTAL",
                     )
@@ -467,7 +470,7 @@ class FindingsTable:
             table_schema.TTL_ATTRIBUTE: _epoch(recorded_at, self.options.history_ttl),
         }
         serialized = serialize(item)
-        self._retrying(f"run {record['run_id']}", lambda: self.client.put_item(TableName=self.name, Item=serialized))
+        self._retrying(f"run {record['run_id']}", lambda: self._writer.put_item(TableName=self.name, Item=serialized))
 
 
 def ensure_table(client: Any, name: str) -> bool:

@@ -235,7 +235,7 @@ def import_findings(
             lost.notes.append(f"no credentials for account {account}: its findings were not imported")
             return lost
         limiter = pacers.get(scope) if pacers is not None else None
-        return _Group(factory.client("securityhub", region), account, region, options, limiter).run(group)
+        return _Group(factory.writer("securityhub", region), account, region, options, limiter).run(group)
 
     groups = _group_by_scope(valid)
     if executor is None:

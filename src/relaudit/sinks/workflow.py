@@ -194,7 +194,7 @@ def update_workflow(
         if factory is None:
             outcome.failed.update({u.finding_id: "NoCredentialsForAccount" for g in by_note.values() for u in g})
             return outcome
-        client = factory.client("securityhub", region)
+        client = factory.writer("securityhub", region)
         pacer = pacers.get(scope) if pacers is not None else None
         pacer = pacer or CallPacer(options.rate_per_second, options.monotonic, options.sleep)
         for group in by_note.values():

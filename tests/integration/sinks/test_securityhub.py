@@ -168,3 +168,47 @@ def test_each_account_imports_its_own_findings(factory: Any, options: Any) -> No
     )
     assert outcome.failed == dict.fromkeys((f["Id"] for f in orphan), "NoCredentialsForAccount")
     accounted_for(outcome, ours + theirs + orphan)
+
+
+def test_a_throttled_batch_is_tried_max_attempts_times_not_retries_of_retries(options: Any) -> None:
+    """The sink's clients make one attempt a call: its own loop is the one retry policy for writes.
+
+    Throttles are injected before the request is sent (``before-send``), so botocore's retry
+    handler sees them as it would see a 429 off the wire; with the audit's 5 attempts per call
+    the sink's 5 tries would have been 25 requests.
+    """
+    from botocore.awsrequest import AWSResponse
+
+    factory = ClientFactory(session=boto3.session.Session(), config=client_config(4, max_attempts=5))
+    assert factory.writer("securityhub") is not factory.client("securityhub")
+    sends: list[int] = []
+
+    def throttle(**_: Any) -> AWSResponse:
+        sends.append(1)
+        body = b'{"__type": "ThrottlingException", "message": "injected"}'
+        return AWSResponse("https://injected", 429, {"x-amzn-ErrorType": "ThrottlingException"}, _Raw(body))
+
+    factory.writer("securityhub").meta.events.register("before-send.securityhub.BatchImportFindings", throttle)
+    sent = asffs(30)
+    outcome = import_findings(sent, {ACCOUNT: factory}, options[0])
+    assert outcome.failed == {f["Id"]: "ThrottlingException" for f in sent}
+    assert len(sends) == options[0].max_attempts
+
+
+def test_a_factory_whose_clients_try_once_writes_with_the_same_client() -> None:
+    factory = ClientFactory(session=boto3.session.Session(), config=client_config(4, max_attempts=1))
+    assert factory.writer("dynamodb") is factory.client("dynamodb")
+
+
+class _Raw:
+    """The raw stream botocore reads an injected response's body from."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Any:
+        yield self._body
+
+    def read(self, *_: Any) -> bytes:
+        body, self._body = self._body, b""
+        return body
