@@ -11,6 +11,7 @@ import botocore.session
 from botocore.credentials import CredentialProvider, CredentialResolver, DeferredRefreshableCredentials
 
 from relaudit.aws import client_config
+from relaudit.errors import RelauditError
 
 if TYPE_CHECKING:
     from botocore.credentials import Credentials
@@ -120,3 +121,17 @@ def assumed_role_session(
         "credential_provider", CredentialResolver([_Provider(_AssumedRoleCredentials(fetch, margin))])
     )
     return boto3.session.Session(botocore_session=session, region_name=region)
+
+
+def assume_now(session: boto3.session.Session) -> None:
+    """Fetch ``session``'s credentials now (for an assumed-role session: the AssumeRole call), so a
+    refused role fails here, once, rather than in every client's first call.
+
+    Raises:
+        RelauditError: The session has no credentials.
+        ClientError, BotoCoreError: The role could not be assumed.
+    """
+    credentials = session.get_credentials()
+    if credentials is None:
+        raise RelauditError("no AWS credentials to assume the role with")
+    credentials.get_frozen_credentials()

@@ -23,15 +23,17 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from relaudit.aws import error_code
+from relaudit.credentials import assume_now
 from relaudit.errors import BadRequestError, RelauditError
 from relaudit.events import ENV_PREFIX, is_scheduled, request_from_event
 from relaudit.models.coverage import ALL, CoverageGap
 from relaudit.models.org import MAX_STATE_BYTES, FinalizeStep, ItemStep, ListStep, OrgPlan, OrgTarget
 from relaudit.models.request import SECRET_FIELDS, AuditRequest, shown
 from relaudit.org import MemberFactories, account_gaps, select_accounts
-from relaudit.plan import make_plan, select_checks
+from relaudit.plan import Plan, make_plan, select_checks
+from relaudit.policy.apply import BoundPolicy
 from relaudit.policy.config import PolicyConfig
-from relaudit.run import run
+from relaudit.run import Accounts, Target, audit
 from relaudit.sinks.asff import iso, parse_iso
 from relaudit.sinks.dynamodb import FindingsTable, deserialize, serialize
 from relaudit.sinks.record import ITEM_SORT_PREFIX, ItemTotals, item_partition, item_record, org_run_record
@@ -285,9 +287,11 @@ def audit_item(
 ) -> dict[str, Any]:
     """The item step: audit one account in one region and record the item.
 
-    The run is :func:`relaudit.run.run`'s, as for ``relaudit audit --accounts A --regions R``:
-    the account's role is assumed (refused: a gap for this item only), its findings go to its
-    own Security Hub with its own credentials and to the central findings table.
+    The item goes straight to the audit engine (:func:`relaudit.run.audit`) with its one
+    (account, region) scope: no planning again (the list step identified the account and its
+    regions), no run record (the last step writes the org run's). The account's role is assumed
+    (refused: a gap for this item only); its findings go to its own Security Hub with its own
+    credentials and to the central findings table.
 
     Args:
         step: The Map item (run id, account, region, checks, sinks).
@@ -305,23 +309,26 @@ def audit_item(
     """
     target = step.target()
     request = AuditRequest(
-        regions=[target.region],
-        checks=step.checks,
-        sinks=step.sinks,
-        table=table,
-        accounts=[target.account],
-        role_name=members.role_name,
-        config=config or PolicyConfig(),
+        regions=[target.region], checks=step.checks, sinks=step.sinks, table=table, config=config or PolicyConfig()
     )
-    result = run(
+    checks = select_checks(catalog, step.checks)
+    member = members.get(target.account)
+
+    def plan_item() -> Target:
+        # The list step planned the account already (its identity and regions): assume its role
+        # now, so a refusal is this item's (account, region, "*") gap rather than one per unit.
+        assume_now(member.session)
+        return Target(Plan(target.account, members.partition, (target.region,), checks), member)
+
+    result = audit(
         request,
-        catalog,
+        checks,
+        BoundPolicy(request.config, catalog.checks),
+        Accounts([target.account], planners={target.account: plan_item}),
         factory,
         deadline=deadline,
         delivery_options=options,
-        members=members,
         run_id=step.run_id,
-        record_run=False,
     )
     _put(factory.writer("dynamodb"), table, item_record(step, result), options or DeliveryOptions())
     return {

@@ -623,6 +623,16 @@ def completed_scope(plan: Plan | Sequence[Plan], gaps: list[CoverageGap]) -> fro
     return frozenset(complete)
 
 
+@dataclass(frozen=True)
+class Accounts:
+    """The accounts one audit reads: ``planned`` ones, and ones planned on the pool (``planners``:
+    a member's first call assumes its role there, and a refusal is that account's gaps)."""
+
+    ids: Sequence[str]
+    planned: Sequence[Target] = ()
+    planners: Mapping[str, Callable[[], Target]] = dataclasses.field(default_factory=dict)
+
+
 def run(
     request: AuditRequest,
     catalog: Catalog,
@@ -634,10 +644,9 @@ def run(
     *,
     members: MemberFactories | None = None,
     run_id: str | None = None,
-    record_run: bool = True,
     on_graph: GraphSeen | None = None,
 ) -> AuditResult:
-    """Audit the account (or accounts) ``request`` names and return findings, gaps and a summary.
+    """Audit the account (or accounts) ``request`` names: plan, :func:`audit`, then record the run.
 
     With ``request.accounts`` or ``request.org``, each account is audited through its assumed
     role (``members``, default from the request's role and external id) and every account's
@@ -645,27 +654,83 @@ def run(
     coverage gaps with resource type ``"*"`` (see :func:`relaudit.org.account_gaps`) and the
     others go on.
 
-    ``deadline`` (a ``time.monotonic()`` value) bounds collection: what is not collected by then
-    becomes ``DeadlineExceeded`` coverage gaps and the run reports partial (see :func:`inventory`).
-
-    With ``request.sinks`` the findings then go to Security Hub and/or the findings table
-    (:mod:`relaudit.sinks.delivery`): ``sink_clients`` gives the table's factory and one factory per
-    audited account (default: ``factory`` for the table, each account's own factory for its
-    findings); ``delivery_options`` sets retries and clocks. ``run_id`` names the run (default: a
-    new one); ``record_run=False`` publishes without writing a run record (an org item's run is
-    recorded once, by the fan-out's last step). ``on_graph`` gets each account's workload graph
-    once built (only when a graph check is selected).
+    With ``request.sinks`` the run's record is written to the findings table last (see
+    :func:`relaudit.sinks.record.record_run`); the other arguments are :func:`audit`'s.
 
     Raises:
-        BadRequestError: The request names an unknown region or check.
+        BadRequestError: The request names an unknown region or check, or its policy file is bad.
         RelauditError: The account cannot be identified or its regions listed.
     """
     tune_malloc()  # before the pool's threads make their arenas
+    policy = BoundPolicy(request.config, catalog.checks)  # before any AWS call: a bad file is refused first
+    checks = select_checks(catalog, request.checks)
+    if request.multi_account:
+        ids = select_accounts(request, factory)
+        members = members or member_factories(request, factory)
+        planners = {account: _member_planner(request, catalog, account, members.get(account)) for account in ids}
+        accounts = Accounts(ids, planners=planners)
+    else:
+        plan = make_plan(request, catalog, factory)
+        accounts = Accounts([plan.account_id], planned=[Target(plan, factory)])
+    result = audit(
+        request,
+        checks,
+        policy,
+        accounts,
+        factory,
+        progress,
+        deadline,
+        sink_clients,
+        delivery_options,
+        run_id=run_id,
+        on_graph=on_graph,
+    )
+    if not (request.sinks and request.table):
+        return result
+    from relaudit.sinks.dynamodb import FindingsTable  # only when publishing
+    from relaudit.sinks.record import record_run
+
+    table_factory = sink_clients.table if sink_clients is not None else factory
+    table = FindingsTable(
+        table_factory.client("dynamodb"), request.table, delivery_options, writer=table_factory.writer("dynamodb")
+    )
+    return record_run(result, table, [check.definition.id for check in checks])
+
+
+def audit(
+    request: AuditRequest,
+    checks: Sequence[CompiledCheck],
+    policy: BoundPolicy,
+    accounts: Accounts,
+    factory: ClientFactory,
+    progress: Progress | None = None,
+    deadline: float | None = None,
+    sink_clients: SinkClients | None = None,
+    delivery_options: DeliveryOptions | None = None,
+    *,
+    run_id: str | None = None,
+    on_graph: GraphSeen | None = None,
+) -> AuditResult:
+    """The engine: for each (account, region) scope, inventory -> evaluate -> every sink publishes
+    it, while other scopes are still read; then the graph checks, per account; then the summary.
+
+    ``request`` gives the sinks, the table, the workers and the regions (named in an unplanned
+    account's gaps); ``checks`` and ``policy`` are the run's, ``accounts`` what it reads.
+
+    ``deadline`` (a ``time.monotonic()`` value) bounds collection: what is not collected by then
+    becomes ``DeadlineExceeded`` coverage gaps and the run reports partial (see
+    :func:`inventory_accounts`); scopes published before it stay published.
+
+    With ``request.sinks`` each scope goes to Security Hub and/or the findings table
+    (:mod:`relaudit.sinks.delivery`): ``sink_clients`` gives the table's factory and one factory per
+    audited account (default: ``factory`` for the table, each account's own factory for its
+    findings); ``delivery_options`` sets retries and clocks. No run record is written here.
+    ``run_id`` names the run (default: a new one); ``on_graph`` gets each account's workload graph
+    once built (only when a graph check is selected).
+    """
     started = dt.datetime.now(dt.UTC)
     clock = time.monotonic()
     run_id = run_id or f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
-    policy = BoundPolicy(request.config, catalog.checks)  # before any AWS call: a bad file is refused first
-    checks = select_checks(catalog, request.checks)
     evaluation = Evaluation(checks, policy, on_graph)
     with _Publishing(request, factory, run_id, sink_clients, delivery_options) as publishing:
 
@@ -674,21 +739,16 @@ def run(
             publishing.evaluation_gaps.extend(failures)
             publishing.scope(target, region, findings, [*scope_gaps, *failures])
 
-        if request.multi_account:
-            accounts = select_accounts(request, factory)
-            members = members or member_factories(request, factory)
-            planners = {
-                account: _member_planner(request, catalog, account, members.get(account)) for account in accounts
-            }
-            targets, gaps = inventory_accounts(
-                planners, request.max_workers, evaluation.add, progress, deadline, request.regions, on_scope=scope_done
-            )
-        else:
-            plan = make_plan(request, catalog, factory)
-            accounts, checks, targets = [plan.account_id], plan.checks, [Target(plan, factory)]
-            gaps = inventory(
-                plan, factory, request.max_workers, evaluation.add, progress, deadline, on_scope=scope_done
-            )
+        targets, gaps = inventory_accounts(
+            accounts.planners,
+            request.max_workers,
+            evaluation.add,
+            progress,
+            deadline,
+            request.regions,
+            planned=accounts.planned,
+            on_scope=scope_done,
+        )
         # Graph checks read every region of an account: judged, and published as scopes of their
         # own, once all of them are read (each region's other checks were published already).
         by_account = {target.plan.account_id: target for target in targets}
@@ -703,7 +763,6 @@ def run(
     plans = [target.plan for target in targets]
     findings = evaluation.finish(gaps)
     gaps.sort(key=lambda g: (g.account_id, g.region, g.resource_type))
-    scope = completed_scope(plans, gaps)
     summary = summarize(
         plans,
         findings,
@@ -711,17 +770,15 @@ def run(
         evaluation.resources,
         started,
         time.monotonic() - clock,
-        accounts=accounts,
+        accounts=accounts.ids,
         checks=len(checks),
         run_id=run_id,
         delivery=delivery,
         policy_notes=policy.notes,
     )
+    scope = completed_scope(plans, gaps)
     # Not validated: built from validated parts, and validating would build every finding at once.
-    result = AuditResult.model_construct(summary=summary, findings=findings, coverage_gaps=gaps, completed_scope=scope)
-    if delivery is not None and record_run:
-        result = publishing.record(result, [check.definition.id for check in checks])
-    return result
+    return AuditResult.model_construct(summary=summary, findings=findings, coverage_gaps=gaps, completed_scope=scope)
 
 
 class _Publishing:
@@ -785,23 +842,6 @@ class _Publishing:
         for future in self._futures:
             future.result()
         return self._publisher.finish()
-
-    def record(self, result: AuditResult, check_ids: list[str]) -> AuditResult:
-        """Write the run record; if it cannot be written, the run is partial and the table's report says so."""
-        assert self._publisher is not None
-        from relaudit.sinks.record import run_record
-
-        code = self._publisher.record_run(run_record(result, check_ids))
-        if code is None:
-            return result
-        summary = result.summary
-        reports = [
-            r.model_copy(update={"notes": [*r.notes, f"the run record {summary.run_id} was not written ({code})"]})
-            if r.sink == "dynamodb"
-            else r
-            for r in summary.sinks
-        ]
-        return result.model_copy(update={"summary": summary.model_copy(update={"result": "partial", "sinks": reports})})
 
 
 def _member_planner(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -170,13 +170,3 @@ class Publisher:
                 codes.setdefault(finding_id, code)
         _log_undelivered(undelivered, codes)
         return DeliveryReport(reports=[sink.report() for sink in self._sinks], undelivered=undelivered)
-
-    def record_run(self, record: dict[str, Any]) -> str | None:
-        """Write the run record; None when written, else the error code (logged)."""
-        try:
-            self.table.put_run(record)
-        except (ClientError, BotoCoreError, TypeError, ValueError) as exc:
-            code = error_code(exc)
-            logger.error("run record not written", extra={"run_id": record.get("run_id"), "error": code})
-            return code
-        return None

@@ -4,7 +4,7 @@ Three records, all plain dicts of the fields :mod:`relaudit.report.trend` and th
 step read:
 
 - a run's record (:func:`run_record`): one audit (the CLI's, a scheduled Lambda's); written by
-  :meth:`relaudit.sinks.dynamodb.FindingsTable.put_run` (pk ``RUN#<run id>``, gsi1 ``RUNS``).
+  :func:`record_run` (pk ``RUN#<run id>``, gsi1 ``RUNS``) once the run's scopes are published.
 - an organization item's record (:func:`item_record`): one (account, region) of an org run, at
   :func:`item_key`; the org run's last step sums them (:class:`ItemTotals`).
 - the organization run's record (:func:`org_run_record`): those sums, written as a run's record is.
@@ -12,9 +12,13 @@ step read:
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+from relaudit.aws import error_code
 from relaudit.models.check import Status
 from relaudit.models.coverage import CoverageGap
 from relaudit.sinks.asff import iso, parse_iso
@@ -24,6 +28,9 @@ if TYPE_CHECKING:
 
     from relaudit.models.finding import AuditResult
     from relaudit.models.org import FinalizeStep, ItemStep
+    from relaudit.sinks.dynamodb import FindingsTable
+
+logger = logging.getLogger(__name__)
 
 MAX_ITEM_GAPS = 50  # gaps kept in one item's record (its count is exact)
 MAX_RUN_GAPS = 200  # gaps kept in the org run record (counts are exact); DynamoDB items stop at 400 KB
@@ -51,6 +58,27 @@ def run_record(result: AuditResult, check_ids: list[str]) -> dict[str, Any]:
         "sinks": [report.model_dump() for report in summary.sinks],
         "duration_seconds": summary.duration_seconds,
     }
+
+
+def record_run(result: AuditResult, table: FindingsTable, check_ids: list[str]) -> AuditResult:
+    """Write the run's record in ``table``, last; if it cannot be written, the run is partial and
+    the table's report says so (the findings were published already)."""
+    summary = result.summary
+    record = run_record(result, check_ids)
+    try:
+        table.put_run(record)
+    except (ClientError, BotoCoreError, TypeError, ValueError) as exc:
+        code = error_code(exc)
+        logger.error("run record not written", extra={"run_id": summary.run_id, "error": code})
+    else:
+        return result
+    reports = [
+        r.model_copy(update={"notes": [*r.notes, f"the run record {summary.run_id} was not written ({code})"]})
+        if r.sink == "dynamodb"
+        else r
+        for r in summary.sinks
+    ]
+    return result.model_copy(update={"summary": summary.model_copy(update={"result": "partial", "sinks": reports})})
 
 
 ITEM_SORT_PREFIX = "ITEM#"  # every item record of an org run shares its partition (see item_partition)

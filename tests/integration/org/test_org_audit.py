@@ -382,3 +382,34 @@ def test_every_check_on_member_credentials_finds_each_planted_defect(org: Org, a
         assert {key: got.get(key) for key in expected} == expected, account
         unplanted = sorted(key for key, status in got.items() if status == "FAILED" and key not in expected)
         assert not unplanted, f"{account}: failures nobody planted: {unplanted}"
+
+
+def test_an_item_goes_to_the_engine_without_planning_again(org: Org, org_env: dict[str, str], auditor: Any) -> None:
+    """The list step identified each account and its regions: an item assumes the member's role
+    once and reads its scope, with no GetCallerIdentity or DescribeRegions of its own."""
+    from relaudit import fanout
+    from relaudit.models.org import ItemStep
+
+    account = org.members[0]
+    calls: list[str] = []
+
+    def count(event_name: str, **_: Any) -> None:
+        calls.append(event_name.removeprefix("before-call."))
+
+    auditor.session.events.register("before-call.sts", count)
+    members = MemberFactories(
+        auditor,
+        ROLE,
+        EXTERNAL_ID,
+        on_new=lambda _, factory: factory.session.events.register("before-call", count),
+    )
+    step = ItemStep.model_validate(
+        load_event("org/item") | {"account": account, "region": REGION, "checks": list(CHECKS)}
+    )
+    outcome = fanout.audit_item(step, org.catalog, auditor, members, TABLE)  # type: ignore[arg-type]
+
+    assert outcome["status"] == "complete"
+    assert calls.count("sts.AssumeRole") == 1
+    assert "sts.GetCallerIdentity" not in calls and "ec2.DescribeRegions" not in calls
+    assert any(not name.startswith("sts.") for name in calls), "the member's scope was read"
+    _assert_audited(org, account)
