@@ -482,7 +482,7 @@ class Evaluation:
 
         An account whose graph misses a source (its gap is already reported) gets UNKNOWN graph
         findings: a missing edge must neither pass nor fail a check, and no stored verdict is
-        touched (see completed_scope).
+        touched (see completed_slices).
         """
         if self._facts is None:
             return
@@ -592,13 +592,13 @@ def summarize(
     )
 
 
-def completed_scope(plan: Plan | Sequence[Plan], gaps: list[CoverageGap]) -> frozenset[tuple[str, str, str]]:
-    """The (account, region, check id) units this run fully read: plan regions x checks, minus gaps.
+def completed_slices(plan: Plan | Sequence[Plan], gaps: list[CoverageGap]) -> frozenset[tuple[str, str, str]]:
+    """The (account, region, check id) slices this run fully read: plan regions x checks, minus gaps.
 
     A check is incomplete in a region when its resource type's unit failed there (a gap without
     fields), or when a join failed there that fills a field the check reads (a gap with fields):
     the other checks of that type are complete. The lifecycle archives nothing outside the
-    completed units.
+    completed slices.
     """
     failed_units: set[tuple[str, str, str]] = set()
     lost_fields: dict[tuple[str, str, str], set[str]] = defaultdict(set)
@@ -776,9 +776,9 @@ def audit(
         delivery=delivery,
         policy_notes=policy.notes,
     )
-    scope = completed_scope(plans, gaps)
+    scope = completed_slices(plans, gaps)
     # Not validated: built from validated parts, and validating would build every finding at once.
-    return AuditResult.model_construct(summary=summary, findings=findings, coverage_gaps=gaps, completed_scope=scope)
+    return AuditResult.model_construct(summary=summary, findings=findings, coverage_gaps=gaps, completed_slices=scope)
 
 
 class _Publishing:
@@ -830,7 +830,7 @@ class _Publishing:
         self._accounts.setdefault(target.plan.account_id, target.factory)
         checks = tuple(check for check in target.plan.checks if check.definition.graph is graph)
         plan = dataclasses.replace(target.plan, regions=(region,), checks=checks)
-        complete = {check for _, _, check in completed_scope(plan, gaps)}
+        complete = {check for _, _, check in completed_slices(plan, gaps)}
         self._futures.append(
             self._scopes.submit(self._publisher.publish_scope, target.plan.account_id, region, findings, complete)
         )

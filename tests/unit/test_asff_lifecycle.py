@@ -8,7 +8,7 @@ import pytest
 
 from relaudit.models.check import Severity, Status
 from relaudit.sinks.asff import iso, parse_iso
-from relaudit.sinks.lifecycle import StoredFinding, Transition, acknowledged, next_update, plan_lifecycle, unit_of
+from relaudit.sinks.lifecycle import StoredFinding, Transition, acknowledged, next_update, plan_lifecycle, slice_of
 from tests.integration.sinks.helpers import assert_valid_asff, make_finding
 
 T0 = dt.datetime(2026, 3, 1, 6, 0, tzinfo=dt.UTC)
@@ -16,7 +16,7 @@ DAY = dt.timedelta(days=1)
 
 
 def scope_of(*findings: object) -> frozenset[tuple[str, str, str]]:
-    return frozenset(unit_of(f) for f in findings)  # type: ignore[arg-type]
+    return frozenset(slice_of(f) for f in findings)  # type: ignore[arg-type]
 
 
 def run_once(findings: list, stored: list[StoredFinding], now: dt.datetime, scope=None, securityhub: bool = True):

@@ -54,7 +54,7 @@ def _result(findings: int, gaps: int) -> AuditResult:
         summary=summary,
         findings=[_finding(i) for i in range(findings)],
         coverage_gaps=[gap] * gaps,
-        completed_scope=frozenset({("111122223333", "eu-west-1", "sqs-queue-redrive-policy-configured")}),
+        completed_slices=frozenset({("111122223333", "eu-west-1", "sqs-queue-redrive-policy-configured")}),
     )
 
 
@@ -64,4 +64,4 @@ def test_streamed_report_equals_the_whole_document(findings: int, gaps: int) -> 
     out = io.StringIO()
     write_result_json(result, out)
     assert out.getvalue() == result_json(result)
-    assert "completed_scope" not in out.getvalue()
+    assert "completed_slices" not in out.getvalue()

@@ -89,7 +89,7 @@ def test_an_item_gap_makes_the_org_run_partial() -> None:
 
 def test_a_runs_record_counts_its_completed_units() -> None:
     result = _result("111111111111", "eu-west-1", 1).model_copy(
-        update={"completed_scope": frozenset({("111111111111", "eu-west-1", "c1")})}
+        update={"completed_slices": frozenset({("111111111111", "eu-west-1", "c1")})}
     )
 
     record = run_record(result, ["c1"])

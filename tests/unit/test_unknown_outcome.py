@@ -15,7 +15,7 @@ from relaudit.models.finding import AuditResult
 from relaudit.models.resource import ResourceDocument
 from relaudit.plan import Plan
 from relaudit.report import terminal
-from relaudit.run import Evaluation, completed_scope, summarize
+from relaudit.run import Evaluation, completed_slices, summarize
 
 CATALOG = load_catalog(known_types=COLLECTORS)
 ACCOUNT = "123456789012"
@@ -36,13 +36,13 @@ def _gap(region: str, fields: tuple[str, ...] = ()) -> CoverageGap:
 
 def test_a_failed_join_leaves_incomplete_only_the_checks_reading_its_fields() -> None:
     plan = _plan(BACKUP_CHECK, MULTI_AZ)
-    scope = completed_scope(plan, [_gap("us-east-1", ("AwsBackup",))])
+    scope = completed_slices(plan, [_gap("us-east-1", ("AwsBackup",))])
     assert scope == {
         (ACCOUNT, "us-east-1", MULTI_AZ),
         (ACCOUNT, "eu-west-1", MULTI_AZ),
         (ACCOUNT, "eu-west-1", BACKUP_CHECK),
     }
-    assert completed_scope(plan, [_gap("us-east-1")]) == {
+    assert completed_slices(plan, [_gap("us-east-1")]) == {
         (ACCOUNT, "eu-west-1", MULTI_AZ),
         (ACCOUNT, "eu-west-1", BACKUP_CHECK),
     }, "a unit that failed leaves every check of its type incomplete"

@@ -16,7 +16,7 @@ from relaudit.models.check import Status
 from relaudit.models.finding import Suppression
 from relaudit.sinks.asff import iso
 from relaudit.sinks.dynamodb import current_item, history_item, stored_finding
-from relaudit.sinks.lifecycle import StoredFinding, Transition, acknowledged, plan_lifecycle, unit_of
+from relaudit.sinks.lifecycle import StoredFinding, Transition, acknowledged, plan_lifecycle, slice_of
 from relaudit.sinks.workflow import (
     MAX_IDENTIFIERS,
     UNSUPPRESSED_NOTE,
@@ -37,7 +37,7 @@ def suppressed(name: str = "orders", rule: Suppression | None = HELD, status: St
 
 
 def lifecycle(findings: list[Any], stored: list[StoredFinding], now: dt.datetime) -> list[Transition]:
-    scope = frozenset(unit_of(f) for f in [*findings, *(s.finding for s in stored)])
+    scope = frozenset(slice_of(f) for f in [*findings, *(s.finding for s in stored)])
     return plan_lifecycle(findings, stored, scope, now, "run", securityhub=True)
 
 

@@ -111,9 +111,9 @@ class AuditResult(BaseModel):
     # Any sequence: a run's are built one by one as they are read (relaudit.catalog.findings).
     findings: Sequence[Finding]
     coverage_gaps: list[CoverageGap]
-    # The (account, region, check id) units that completed: the only ones the lifecycle may archive
+    # The (account, region, check id) slices that completed: the only ones the lifecycle may archive
     # in. Not part of the JSON output.
-    completed_scope: frozenset[tuple[str, str, str]] = Field(default_factory=frozenset, exclude=True)
+    completed_slices: frozenset[tuple[str, str, str]] = Field(default_factory=frozenset, exclude=True)
 
     @field_serializer("findings")
     def _findings_as_list(self, findings: Sequence[Finding]) -> list[Finding]:

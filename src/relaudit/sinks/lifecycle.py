@@ -1,10 +1,13 @@
 """The finding lifecycle (pure): from this run's findings and the stored state, what each sink must do.
 
+Words: a *scope* is one (account, region); a *unit* is what one collector reads, (account,
+region, resource type); a *slice* is one check's findings in one scope, (account, region, check).
+
 Rules:
-- Only units that completed in this run, (account, region, check), are reconciled: a stored
+- Only slices that completed in this run, (account, region, check), are reconciled: a stored
   finding outside them is left exactly as it is (a run narrowed by --regions or --checks, or a
-  unit that failed, archives nothing).
-- A stored finding missing from a completed unit belongs to a resource that is gone: it becomes
+  unit or a join that failed, archives nothing).
+- A stored finding missing from a completed slice belongs to a resource that is gone: it becomes
   ARCHIVED (and Security Hub gets RecordState ARCHIVED if it holds the finding).
 - A finding that now passes is sent as Compliance PASSED, still ACTIVE (Security Hub shows it
   resolved); ``resolved_at`` records when.
@@ -41,7 +44,7 @@ RecordState = Literal["ACTIVE", "ARCHIVED"]
 # SUPPRESSED / UNSUPPRESSED (relaudit.policy): the finding's suppression changed, its status did not.
 EventName = Literal["NEW", "STATUS_CHANGED", "ARCHIVED", "REAPPEARED", "UNKNOWN", "SUPPRESSED", "UNSUPPRESSED"]
 _SUPPRESSION_EVENTS = frozenset({"SUPPRESSED", "UNSUPPRESSED"})
-Scope = frozenset[tuple[str, str, str]]  # completed (account, region, check id) units
+Slices = frozenset[tuple[str, str, str]]  # completed (account, region, check id) slices
 DEFAULT_REFRESH = dt.timedelta(days=7)
 _TICK = dt.timedelta(milliseconds=1)
 
@@ -65,9 +68,9 @@ class StoredFinding:
     sh_workflow: str | None = None  # the suppression note relaudit set as Security Hub's Workflow (sinks.workflow)
 
     @property
-    def unit(self) -> tuple[str, str, str]:
-        """The (account, region, check) unit the finding belongs to."""
-        return unit_of(self.finding)
+    def slice_key(self) -> tuple[str, str, str]:
+        """The (account, region, check) slice the finding belongs to."""
+        return slice_of(self.finding)
 
 
 @dataclass(frozen=True)
@@ -101,8 +104,8 @@ class Transition:
         return self.state.finding.id
 
 
-def unit_of(finding: Finding) -> tuple[str, str, str]:
-    """The (account, region, check) unit a finding belongs to."""
+def slice_of(finding: Finding) -> tuple[str, str, str]:
+    """The (account, region, check) slice a finding belongs to."""
     return (finding.account_id, finding.region, finding.check_id)
 
 
@@ -234,7 +237,7 @@ def _item_changed(
 
     An unchanged finding costs no write for ``refresh`` (the Security Hub interval, 7 days by
     default): its ``last_seen`` then lags by up to that long, and the run records say which
-    (account, region, check) units each run completed.
+    (account, region, check) slices each run completed.
     """
     if previous is None or event is not None or previous.finding != finding:
         return True
@@ -242,7 +245,7 @@ def _item_changed(
 
 
 def _gone(previous: StoredFinding, now: dt.datetime, run_id: str, securityhub: bool) -> Transition | None:
-    """A stored finding whose resource no longer appears in its (completed) unit."""
+    """A stored finding whose resource no longer appears in its (completed) slice."""
     already = previous.record_state == "ARCHIVED"
     sh_active = previous.sh_record_state == "ACTIVE"
     if already and not (securityhub and sh_active):
@@ -283,7 +286,7 @@ def _gone(previous: StoredFinding, now: dt.datetime, run_id: str, securityhub: b
 def plan_lifecycle(
     findings: Iterable[Finding],
     previous: Iterable[StoredFinding],
-    scope: Scope,
+    scope: Slices,
     now: dt.datetime,
     run_id: str,
     *,
@@ -293,9 +296,9 @@ def plan_lifecycle(
     """Decide, for every finding of this run and every stored finding in ``scope``, what to store and send.
 
     Args:
-        findings: This run's findings (all of them come from completed units).
+        findings: This run's findings (all of them come from completed slices).
         previous: Stored findings read from the table; those outside ``scope`` are never archived.
-        scope: The (account, region, check) units that completed in this run.
+        scope: The (account, region, check) slices that completed in this run.
         now: This run's time.
         run_id: This run's id, recorded on what it writes.
         securityhub: Whether Security Hub is a sink in this run.
@@ -312,8 +315,8 @@ def plan_lifecycle(
             continue
         seen.add(finding.id)
         transitions.append(_current(finding, stored.get(finding.id), now, run_id, securityhub, refresh))
-    # Only a stored finding of a completed unit can be gone: elsewhere absence proves nothing.
-    candidates = {finding_id for finding_id, item in stored.items() if item.unit in scope}
+    # Only a stored finding of a completed slice can be gone: elsewhere absence proves nothing.
+    candidates = {finding_id for finding_id, item in stored.items() if item.slice_key in scope}
     for finding_id in sorted(candidates - seen):
         transition = _gone(stored[finding_id], now, run_id, securityhub)
         if transition is not None:

@@ -48,7 +48,7 @@ def run_record(result: AuditResult, check_ids: list[str]) -> dict[str, Any]:
         "accounts": summary.accounts,
         "regions": summary.regions,
         "checks": check_ids,
-        "completed_units": len(result.completed_scope),
+        "completed_units": len(result.completed_slices),  # the stored field keeps its name (table items unchanged)
         "resources": summary.resources,
         "findings": summary.findings,
         "failed_by_severity": summary.failed_by_severity,

@@ -160,7 +160,7 @@ def test_an_unreadable_graph_source_makes_every_graph_verdict_unknown_and_archiv
     assert {f.status for f in graph_findings} == {Status.UNKNOWN}
     assert all("workload graph could not be read" in f.reason and "AccessDenied" in f.reason for f in graph_findings)
     assert Status.UNKNOWN not in {f.status for f in result.findings if f.check_id not in GRAPH_CHECKS}
-    assert {check for _, _, check in result.completed_scope} == {"sqs-queue-redrive-policy-configured"}
+    assert {check for _, _, check in result.completed_slices} == {"sqs-queue-redrive-policy-configured"}
     assert result.summary.result == "partial"
 
 

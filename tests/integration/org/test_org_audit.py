@@ -331,7 +331,7 @@ def test_one_pool_audits_every_account_and_isolates_the_refusing_one(org: Org, a
         expected = org.expected(account)
         got = {(f.check_id, f.resource_name): f.status.value for f in result.findings if f.account_id == account}
         assert {key: got.get(key) for key in expected} == expected
-    assert {a for a, _, _ in result.completed_scope} == set(org.members), "nothing to archive in the refused account"
+    assert {a for a, _, _ in result.completed_slices} == set(org.members), "nothing to archive in the refused account"
     assert sorted(p["RoleArn"] for p in sent) == [f"arn:aws:iam::{a}:role/{ROLE}" for a in org.accounts]
     assert {p["ExternalId"] for p in sent} == {EXTERNAL_ID}
 
