@@ -9,7 +9,7 @@ import time
 import uuid
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from itertools import islice
 from typing import TYPE_CHECKING, Any
@@ -149,9 +149,13 @@ def inventory(
     on_scope: ScopeDone | None = None,
 ) -> list[CoverageGap]:
     """Collect every (region, type) unit of ``plan`` concurrently (one account; see :func:`inventory_accounts`)."""
-    _, gaps = inventory_accounts(
-        {}, max_workers, consume, progress, deadline, planned=[Target(plan, factory)], on_scope=on_scope
-    )
+    calls = call_pool(max_workers)
+    try:
+        _, gaps = inventory_accounts(
+            {}, max_workers, consume, calls, progress, deadline, planned=[Target(plan, factory)], on_scope=on_scope
+        )
+    finally:
+        calls.shutdown(wait=deadline is None, cancel_futures=True)
     return gaps
 
 
@@ -187,10 +191,28 @@ class _Scopes:
             self._on_scope(self._targets[key[0]], key[1], scope_gaps)
 
 
+def call_pool(max_workers: int) -> ThreadPoolExecutor:
+    """The pool of single AWS calls that wait on nothing else: collectors' per-resource calls
+    (``ctx.map``) and the sinks' item writes.
+
+    Units run on a pool of their own (they wait on these calls: sharing one pool could deadlock).
+    A thread waiting for a rate-limit token holds its slot, so this pool is four times the units'
+    pool: a slow bucket (API Gateway's GetResources at 2.5/s) must not starve another unit's
+    Lambda calls. Each unit has max_workers / 4 items in flight, enough for a fast bucket
+    (100/s x 35 ms = 3.5 calls in flight). Measured (make bench): a 16-thread pool took 17 s at
+    1,000 resources with all checks; 64 threads with windows of 4 or 8, 11.5-14 s either way; at
+    10,000 resources windows of 4 took 112-113 s, of 8 127 s (more threads, same buckets).
+    """
+    return ThreadPoolExecutor(
+        max_workers=ENRICHMENT_THREADS_PER_WORKER * max_workers, thread_name_prefix="relaudit-call"
+    )
+
+
 def inventory_accounts(
     planners: Mapping[str, Callable[[], Target]],
     max_workers: int,
     consume: Consumer,
+    calls: ThreadPoolExecutor,
     progress: Progress | None = None,
     deadline: float | None = None,
     gap_regions: Sequence[str] = (),
@@ -223,23 +245,15 @@ def inventory_accounts(
     gaps, on the calling thread: the run publishes it while other scopes are still collected.
     Scopes the deadline caught are handed over last.
 
+    ``calls`` runs the units' per-resource calls (see :func:`call_pool`); its owner shuts it down.
+
     Returns:
         The accounts planned and the coverage gaps.
     """
     targets: list[Target] = []
     gaps: list[CoverageGap] = []
     pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="relaudit")
-    # Per-resource calls (ctx.map) run on a second pool: sharing the units' pool could deadlock.
-    # A thread waiting for a rate-limit token holds its slot, so the pool is four times the
-    # units' pool: a slow bucket (API Gateway's GetResources at 2.5/s) must not starve another
-    # unit's Lambda calls. Each unit has max_workers / 4 items in flight, enough for a fast bucket
-    # (100/s x 35 ms = 3.5 calls in flight). Measured (make bench): a 16-thread pool took 17 s at
-    # 1,000 resources with all checks; 64 threads with windows of 4 or 8, 11.5-14 s either way;
-    # at 10,000 resources windows of 4 took 112-113 s, of 8 127 s (more threads, same buckets).
-    enrichment = ThreadPoolExecutor(
-        max_workers=ENRICHMENT_THREADS_PER_WORKER * max_workers, thread_name_prefix="relaudit-enrich"
-    )
-    mapper = windowed_map(enrichment, max(2, max_workers // 4))
+    mapper = windowed_map(calls, max(2, max_workers // 4))
     pending: dict[Future[Any], Unit | str] = {}  # a unit, or the account being planned
     counts = {"done": 0, "units": 0}
     scopes = _Scopes(on_scope)
@@ -295,7 +309,6 @@ def inventory_accounts(
                     progress(counts["done"], counts["units"], str(key))
     finally:
         pool.shutdown(wait=deadline is None, cancel_futures=True)
-        enrichment.shutdown(wait=deadline is None, cancel_futures=True)
     scopes.abandoned(gaps)
     return targets, gaps
 
@@ -732,34 +745,40 @@ def audit(
     clock = time.monotonic()
     run_id = run_id or f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     evaluation = Evaluation(checks, policy, on_graph)
-    with _Publishing(request, factory, run_id, sink_clients, delivery_options) as publishing:
+    calls = call_pool(request.max_workers)  # the units' per-resource calls, then the sinks' writes
+    try:
+        with _Publishing(request, factory, run_id, sink_clients, delivery_options, calls) as publishing:
 
-        def scope_done(target: Target, region: str, scope_gaps: list[CoverageGap]) -> None:
-            findings, failures = evaluation.close_scope(target.plan.account_id, region)
-            publishing.evaluation_gaps.extend(failures)
-            publishing.scope(target, region, findings, [*scope_gaps, *failures])
-
-        targets, gaps = inventory_accounts(
-            accounts.planners,
-            request.max_workers,
-            evaluation.add,
-            progress,
-            deadline,
-            request.regions,
-            planned=accounts.planned,
-            on_scope=scope_done,
-        )
-        # Graph checks read every region of an account: judged, and published as scopes of their
-        # own, once all of them are read (each region's other checks were published already).
-        by_account = {target.plan.account_id: target for target in targets}
-        for account_id, graph_scopes in evaluation.graph_scopes(gaps):
-            target = by_account[account_id]
-            for region in target.plan.regions:
-                found, failures = graph_scopes.get(region, (FindingRecords([]), []))
+            def scope_done(target: Target, region: str, scope_gaps: list[CoverageGap]) -> None:
+                findings, failures = evaluation.close_scope(target.plan.account_id, region)
                 publishing.evaluation_gaps.extend(failures)
-                publishing.scope(target, region, found, [*gaps, *failures], graph=True)
-        gaps.extend(publishing.evaluation_gaps)
-        delivery = publishing.finish()
+                publishing.scope(target, region, findings, [*scope_gaps, *failures])
+
+            targets, gaps = inventory_accounts(
+                accounts.planners,
+                request.max_workers,
+                evaluation.add,
+                calls,
+                progress,
+                deadline,
+                request.regions,
+                planned=accounts.planned,
+                on_scope=scope_done,
+            )
+            # Graph checks read every region of an account: judged, and published as scopes of their
+            # own, once all of them are read (each region's other checks were published already).
+            by_account = {target.plan.account_id: target for target in targets}
+            for account_id, graph_scopes in evaluation.graph_scopes(gaps):
+                target = by_account[account_id]
+                for region in target.plan.regions:
+                    found, failures = graph_scopes.get(region, (FindingRecords([]), []))
+                    publishing.evaluation_gaps.extend(failures)
+                    publishing.scope(target, region, found, [*gaps, *failures], graph=True)
+            gaps.extend(publishing.evaluation_gaps)
+            delivery = publishing.finish()
+    finally:
+        # Published scopes have had their writes; what is left is abandoned units' calls.
+        calls.shutdown(wait=deadline is None, cancel_futures=True)
     plans = [target.plan for target in targets]
     findings = evaluation.finish(gaps)
     gaps.sort(key=lambda g: (g.account_id, g.region, g.resource_type))
@@ -784,8 +803,10 @@ def audit(
 class _Publishing:
     """The sinks of one run, fed scope by scope while inventory goes on (nothing when no sink is named).
 
-    Scopes are published on their own small pool: Security Hub paces each (account, region) on its
-    own, so scopes overlap; a scope published is delivered even if the run stops later.
+    Scopes are published on their own small pool (at most SCOPES_PUBLISHED_AT_ONCE: memory holds
+    the scopes in flight), their item writes on the run's call pool (``writes``). Security Hub
+    paces each (account, region) on its own, so scopes overlap; a scope published is delivered
+    even if the run stops later.
     """
 
     def __init__(
@@ -795,6 +816,7 @@ class _Publishing:
         run_id: str,
         sink_clients: SinkClients | None,
         options: DeliveryOptions | None,
+        writes: Executor,
     ) -> None:
         self.evaluation_gaps: list[CoverageGap] = []
         self._publisher: Publisher | None = None
@@ -805,9 +827,8 @@ class _Publishing:
         from relaudit.sinks.delivery import Publisher, SinkClients  # only when publishing
 
         clients = sink_clients or SinkClients(table=factory, accounts=self._accounts)
-        self._writes = ThreadPoolExecutor(max_workers=request.max_workers, thread_name_prefix="relaudit-sink")
         self._scopes = ThreadPoolExecutor(max_workers=SCOPES_PUBLISHED_AT_ONCE, thread_name_prefix="relaudit-scope")
-        self._publisher = Publisher(request.sinks, request.table, clients, run_id, options, self._writes)
+        self._publisher = Publisher(request.sinks, request.table, clients, run_id, options, writes)
 
     def __enter__(self) -> _Publishing:
         return self
@@ -815,7 +836,6 @@ class _Publishing:
     def __exit__(self, *_: object) -> None:
         if self._publisher is not None:
             self._scopes.shutdown(wait=True)
-            self._writes.shutdown(wait=True)
 
     def scope(
         self, target: Target, region: str, findings: FindingRecords, gaps: list[CoverageGap], *, graph: bool = False
