@@ -38,6 +38,11 @@ class Plan:
         """Whether a selected check reads the workload graph (only then is it collected)."""
         return any(check.definition.graph for check in self.checks)
 
+    def after_graph(self, check: CompiledCheck) -> bool:
+        """Whether ``check``'s findings are published once the account's graph is judged: a graph
+        check's, and a redundancy check's when the graph is read (they carry its blast radius)."""
+        return check.definition.graph or (check.definition.blast_radius and self.reads_graph)
+
     @property
     def resource_types(self) -> tuple[str, ...]:
         """The resource types the selected checks read (the graph's too, for a graph check), in a stable order."""

@@ -11,7 +11,7 @@ from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from itertools import islice
+from itertools import chain, islice
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -418,6 +418,10 @@ class Evaluation:
         # Graph checks: each document's compact graph facts, kept per account until the account's
         # scopes are all read (graph_scopes()).
         self._facts = FactSink() if self._graph_checks else None
+        # Redundancy checks' findings wait for the graph (their blast radius), per account: their
+        # records are small, and they are published with the account's graph findings.
+        self._late = frozenset(c.id for c in checks if c.definition.blast_radius) if self._facts else frozenset()
+        self._waiting: dict[str, list[Record]] = defaultdict(list)
         self._records: dict[tuple[str, str], list[Record]] = defaultdict(list)
         self._closed: dict[tuple[str, str, bool], FindingRecords] = {}
         self.resources = 0
@@ -467,8 +471,13 @@ class Evaluation:
         return view
 
     def close_scope(self, account_id: str, region: str) -> tuple[FindingRecords, list[CoverageGap]]:
-        """One scope's findings (in report order) and its evaluation failures as gaps."""
-        findings = FindingRecords(self._records.pop((account_id, region), []))
+        """One scope's findings (in report order) and its evaluation failures as gaps; the findings
+        of redundancy checks are held for the graph pass when the graph is read (see graph_scopes)."""
+        records = self._records.pop((account_id, region), [])
+        if self._late and self._facts is not None:  # not once the graphs are judged
+            self._waiting[account_id].extend(rec for rec in records if rec[2] in self._late)
+            records = [rec for rec in records if rec[2] not in self._late]
+        findings = FindingRecords(records)
         self._closed[(account_id, region, False)] = findings
         failures = sorted(key for key in self._failures if key[:2] == (account_id, region))
         return findings, [self._failure_gap(key, self._failures.pop(key)) for key in failures]
@@ -495,16 +504,21 @@ class Evaluation:
 
         An account whose graph misses a source (its gap is already reported) gets UNKNOWN graph
         findings: a missing edge must neither pass nor fail a check, and no stored verdict is
-        touched (see completed_slices).
+        touched (see completed_slices). Its redundancy findings are published as judged, without
+        a blast radius.
         """
         if self._facts is None:
             return
         facts_by_account, self._facts = self._facts.by_account, None
+        waiting, self._waiting = self._waiting, defaultdict(list)
         incomplete = graph_evaluate.incomplete_accounts(gaps)
-        for account_id, facts in sorted(facts_by_account.items()):
+        for account_id in sorted(facts_by_account.keys() | waiting.keys()):
+            facts = facts_by_account.get(account_id, [])
             failed: dict[str, list[CoverageGap]] = defaultdict(list)
             by_region: dict[str, list[Record]] = defaultdict(list)
             if account_id in incomplete:
+                for rec in waiting.pop(account_id, []):
+                    by_region[rec[1]].append(rec)
                 logger.warning(
                     "graph checks not evaluated", extra={"account_id": account_id, "missing": incomplete[account_id]}
                 )
@@ -517,7 +531,13 @@ class Evaluation:
             account, workloads = graph_evaluate.account_graph(facts)
             if self._on_graph is not None:
                 self._on_graph(account, workloads)
-            records, failures = graph_evaluate.evaluate_account(account, self._graph_checks, self._graph_policies.get)
+            records, failures = graph_evaluate.evaluate_account(
+                account,
+                self._graph_checks,
+                self._graph_policies.get,
+                workloads=workloads,
+                redundancy=waiting.pop(account_id, []),
+            )
             for rec in records:
                 by_region[rec[1]].append(rec)
             for check_id, errors in failures.items():
@@ -767,9 +787,14 @@ def audit(
             )
             # Graph checks read every region of an account: judged, and published as scopes of their
             # own, once all of them are read (each region's other checks were published already).
-            by_account = {target.plan.account_id: target for target in targets}
-            for account_id, graph_scopes in evaluation.graph_scopes(gaps):
-                target = by_account[account_id]
+            by_account = {target.plan.account_id: target for target in targets if target.plan.reads_graph}
+            judged = evaluation.graph_scopes(gaps)
+            # An account with nothing in its graph has nothing of it left: its stored graph
+            # findings are reconciled too (archived, where its units were read).
+            for account_id, graph_scopes in chain(judged, ((a, {}) for a in sorted(by_account))):
+                target = by_account.pop(account_id, None)
+                if target is None:
+                    continue
                 for region in target.plan.regions:
                     found, failures = graph_scopes.get(region, (FindingRecords([]), []))
                     publishing.evaluation_gaps.extend(failures)
@@ -848,7 +873,7 @@ class _Publishing:
         if self._publisher is None:
             return
         self._accounts.setdefault(target.plan.account_id, target.factory)
-        checks = tuple(check for check in target.plan.checks if check.definition.graph is graph)
+        checks = tuple(check for check in target.plan.checks if target.plan.after_graph(check) is graph)
         plan = dataclasses.replace(target.plan, regions=(region,), checks=checks)
         complete = {check for _, _, check in completed_slices(plan, gaps)}
         self._futures.append(

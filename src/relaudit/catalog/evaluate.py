@@ -9,7 +9,7 @@ from jmespath.exceptions import JMESPathError
 from relaudit.catalog.functions import OPTIONS
 from relaudit.ids import finding_id
 from relaudit.models.check import Status
-from relaudit.models.finding import Finding
+from relaudit.models.finding import BlastRadius, Finding
 from relaudit.models.resource import UNAVAILABLE
 
 if TYPE_CHECKING:
@@ -23,10 +23,12 @@ PARAMS_KEY = "_params"
 
 
 class GraphDetail(NamedTuple):
-    """What a graph finding adds: its path (ARNs in order) and a sentence on what the graph showed."""
+    """What a graph finding adds: its path (ARNs in order) and a sentence on what the graph showed;
+    or, for a redundancy check's finding, the blast radius the graph showed."""
 
     path: tuple[str, ...]
     seen: str
+    radius: BlastRadius | None = None
 
 
 # What an expression raises on data it cannot handle: JMESPath's own type errors, and (jmespath
@@ -158,4 +160,5 @@ def build_finding(
         path=list(graph.path) if graph is not None and graph.path else None,
         suppression=suppression,
         tier=tier,
+        blast_radius=graph.radius if graph is not None else None,
     )

@@ -194,7 +194,8 @@ def _sorted_facts(
 def build(facts: Iterable[Fact]) -> AccountGraph:
     """The graph of one account's facts (linear in facts, plus the wildcard grants' candidates)."""
     nodes, edges, grants, roles, members = _sorted_facts(facts)
-    alias = {a: arn for arn, n in nodes.items() for a in n.aliases if ":" in a or "/" in a}
+    # Names that say what they name (ARNs, URLs, endpoint host names); bare names are per type.
+    alias = {a: arn for arn, n in nodes.items() for a in n.aliases if ":" in a or "/" in a or "." in a}
     graph: nx.MultiDiGraph[str] = nx.MultiDiGraph()
 
     def resolve(ref: str) -> str | None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from relaudit.catalog.evaluate import EVALUATION_ERRORS, PARAMS_KEY, GraphDetail, status_of
 from relaudit.catalog.findings import Record, record
 from relaudit.catalog.functions import OPTIONS
+from relaudit.graph.blast import Radii, with_radius
 from relaudit.graph.build import AccountGraph, build
 from relaudit.graph.documents import Derived, node_document
 from relaudit.graph.facts import FIELDS, SOURCE_TYPES, Node
@@ -40,13 +41,18 @@ def evaluate_account(
     account: AccountGraph,
     checks: Sequence[CompiledCheck],
     policy_of: Callable[[str], ResourcePolicy | None] | None = None,
+    *,
+    workloads: Sequence[Workload] = (),
+    redundancy: Iterable[Record] = (),
 ) -> tuple[list[Record], dict[str, list[tuple[str, Exception]]]]:
     """The records of ``checks`` on every inventoried node of their resource type, and the
     (check id -> [(ARN, error)]) expressions that failed on a document.
 
     A failing finding with a path says the path, its hops and when a hop is a permission only.
     ``policy_of`` gives a node's policy (relaudit.policy) by ARN: its tier's checks and suppressions
-    apply to graph checks as to the others.
+    apply to graph checks as to the others. ``redundancy`` are the account's findings of redundancy
+    checks (``blast_radius: true``), judged already: they come back with their blast radius
+    (relaudit.graph.blast), after the graph checks' records.
     """
     derived = Derived(account)
     by_type: dict[str, list[CompiledCheck]] = {}
@@ -77,6 +83,8 @@ def evaluate_account(
             detail = GraphDetail(path, f"Path: {derived.describe(list(path))}.") if path else None
             marks = view.marks(check.id, status) if view is not None else None
             records.append(record(judged, status, node.account_id, node.region, node.arn, node.name, detail, marks))
+    names = {workload.id: workload.name for workload in workloads}
+    records.extend(with_radius(redundancy, Radii(account, derived), names))
     return records, failures
 
 

@@ -112,6 +112,23 @@ def _is_arn(value: Any) -> TypeGuard[str]:
     return isinstance(value, str) and len(_arn_parts(value)) == 6
 
 
+# A function's environment naming a store by its endpoint (a DB host in DB_HOST, a JDBC URL) or its
+# ARN (the RDS Data API's CLUSTER_ARN, say) is how the code finds it: a data edge to the store.
+_AWS_HOST = re.compile(r"[a-z0-9][a-z0-9.-]*\.amazonaws\.com(?:\.cn)?")
+_ENVIRONMENT_ARN_SERVICES = frozenset({"rds", "elasticache", "redshift", "es", "kafka", "mq"})
+
+
+def _environment_edges(function: str, variables: dict[str, Any]) -> Iterable[Fact]:
+    named: set[str] = set()
+    for value in variables.values():
+        text = str(value).strip().lower()
+        named.update(_AWS_HOST.findall(text))
+        if _is_arn(text) and _arn_parts(text)[2] in _ENVIRONMENT_ARN_SERVICES:
+            named.add(str(value).strip())
+    for target in sorted(named):
+        yield Edge(function, target, "environment", "data")
+
+
 def _lambda(doc: ResourceDocument) -> Iterable[Fact]:
     p = doc.properties
     config = p.get("EventInvokeConfig") or {}
@@ -134,6 +151,8 @@ def _lambda(doc: ResourceDocument) -> Iterable[Fact]:
     for kind, target in (("dead-letter", dlq), ("on-failure", on_failure), ("on-success", on_success)):
         if _is_arn(target):
             yield Edge(doc.arn, target, kind, "async")
+    if isinstance(variables, dict):
+        yield from _environment_edges(doc.arn, variables)
 
 
 def _mapping(doc: ResourceDocument) -> Iterable[Fact]:
@@ -333,6 +352,55 @@ EXTRACTORS: dict[str, Callable[[ResourceDocument], Iterable[Fact]]] = {
 }
 
 
+def _endpoints(*values: Any) -> tuple[str, ...]:
+    """Host names (lower case) among ``values``: strings, {"Address": ...} maps, lists of either."""
+    found: list[str] = []
+    for value in values:
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            address = item.get("Address") if isinstance(item, dict) else item
+            if isinstance(address, str) and address:
+                found.append(address.lower())
+    return tuple(found)
+
+
+def _store(doc: ResourceDocument) -> Iterable[Fact]:
+    """A resource a redundancy check judges, as a node named by its endpoints (its blast radius is
+    what reaches it; see relaudit.graph.blast). Only when it is collected anyway: these types are
+    not graph sources."""
+    p = doc.properties
+    groups = p.get("NodeGroups") or []
+    domain_endpoints = p.get("Endpoints")
+    aliases = (
+        doc.name,
+        *_endpoints(
+            p.get("Endpoint"),
+            p.get("ReaderEndpoint"),
+            p.get("CustomEndpoints"),
+            p.get("ConfigurationEndpoint"),
+            [g.get("PrimaryEndpoint") for g in groups if isinstance(g, dict)],
+            [g.get("ReaderEndpoint") for g in groups if isinstance(g, dict)],
+            list(domain_endpoints.values()) if isinstance(domain_endpoints, dict) else None,
+        ),
+    )
+    yield Node(doc.arn, doc.resource_type, doc.name, doc.region, doc.account_id, aliases)
+
+
+# Types whose redundancy checks carry a blast radius: nodes when their documents pass by.
+STORE_TYPES = (
+    "AWS::AmazonMQ::Broker",
+    "AWS::AutoScaling::AutoScalingGroup",
+    "AWS::DMS::ReplicationInstance",
+    "AWS::ECS::Service",
+    "AWS::EFS::FileSystem",
+    "AWS::ElastiCache::ReplicationGroup",
+    "AWS::MSK::Cluster",
+    "AWS::Neptune::DBCluster",
+    "AWS::OpenSearchService::Domain",
+    "AWS::RDS::DBCluster",
+    "AWS::RDS::DBInstance",
+    "AWS::Redshift::Cluster",
+)
 TAGS_TYPE = "AWS::ResourceGroupsTaggingAPI::TaggedResources"
 # The resource types the graph is built from: collected whenever a selected check reads the graph.
 SOURCE_TYPES = tuple(sorted((*EXTRACTORS, TAGS_TYPE)))
@@ -344,7 +412,9 @@ def facts_of(doc: ResourceDocument, workload_tag: str | None = None) -> list[Fac
     if doc.resource_type == TAGS_TYPE:
         return list(_tags(doc, workload_tag))
     extractor = EXTRACTORS.get(doc.resource_type)
-    return list(extractor(doc)) if extractor else []
+    if extractor is not None:
+        return list(extractor(doc))
+    return list(_store(doc)) if doc.resource_type in STORE_TYPES else []
 
 
 class FactSink:

@@ -104,6 +104,14 @@ class CheckDefinition(_Strict):
     path: str | None = Field(
         default=None, description="Graph checks: JMESPath giving a failing finding's path (ARNs in order)"
     )
+    blast_radius: bool = Field(
+        default=False,
+        description=(
+            "A redundancy check (Multi-AZ, failover): when the workload graph is read, a failing "
+            "finding names the entry points and workloads that depend on the resource, and its "
+            "severity rises with them"
+        ),
+    )
     remediation: Remediation
     examples: list[Example] = Field(min_length=2)
 
@@ -126,6 +134,13 @@ class CheckDefinition(_Strict):
     def _path_needs_graph(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is not None and not info.data.get("graph"):
             raise ValueError("a path is read from the graph document: set graph: true")
+        return value
+
+    @field_validator("blast_radius")
+    @classmethod
+    def _radius_of_a_resource(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("graph"):
+            raise ValueError("a graph check has no blast radius: it judges the graph itself")
         return value
 
     @field_validator("examples")

@@ -22,6 +22,18 @@ class Suppression(BaseModel):
     source: Literal["config", "tag"]
 
 
+class BlastRadius(BaseModel):
+    """Who depends on a resource that is not redundant (relaudit.graph.blast): the entry points
+    whose paths reach it (itself, if it is one) and the names of their workloads and its own, and the severity the check
+    had before they raised it (None when they did not)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    entry_points: list[str]
+    workloads: list[str]
+    raised_from: Severity | None = None
+
+
 class Finding(BaseModel):
     """The result of one check on one resource."""
 
@@ -47,6 +59,8 @@ class Finding(BaseModel):
     # Issue 18 (relaudit.policy): an exception keeps the status, and the tier the resource was judged under.
     suppression: Suppression | None = None
     tier: str | None = None
+    # Issue 16: a FAILED redundancy check on a resource the workload graph shows others depend on.
+    blast_radius: BlastRadius | None = None
 
 
 class SinkReport(BaseModel):
