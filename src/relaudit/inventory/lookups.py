@@ -50,6 +50,7 @@ GONE_CODES = frozenset(
         "ResourceNotFoundException",
         "TableNotFoundException",
         "LoadBalancerNotFound",
+        "TargetGroupNotFound",
         "AccessPointNotFound",
         "FileSystemNotFound",
     }

@@ -137,6 +137,8 @@ def test_http_api_routes_and_lambda_timeouts(aws: None, collect: Any) -> None:
             "FunctionArn": slow,
             "IntegrationTimeoutInMillis": 30000,
             "FunctionTimeoutInMillis": 120000,
+            # GET /a admits 1 at once, POST /b sets no throttle: the account's burst (moto: 5,000)
+            "BurstLimit": 5000,
         }
     ]
 
