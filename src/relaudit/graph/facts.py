@@ -233,6 +233,7 @@ def _table(doc: ResourceDocument) -> Iterable[Fact]:
 
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+_QUALIFIER = re.compile(r"^[A-Za-z0-9$_-]+$")  # a version, an alias or $LATEST
 _REGION_IN_HOST = re.compile(r"(?:^|\.)([a-z]{2}(?:-[a-z]+)+-\d+)\.")
 _QUEUE_URL = re.compile(r"^https?://([^/]+)/(\d{12})/([A-Za-z0-9_.-]+)$")
 
@@ -259,7 +260,7 @@ def _function_ref(ref: str, home: _Home) -> str | None:
         account, parts = parts[0], parts[2:]
     else:
         account = home.account
-    if not 1 <= len(parts) <= 2 or not all(_NAME.match(part) for part in parts):
+    if not 1 <= len(parts) <= 2 or not _NAME.match(parts[0]) or not all(_QUALIFIER.match(q) for q in parts[1:]):
         return None
     return home.arn("lambda", "function:" + ":".join(parts), account=account)
 

@@ -328,8 +328,8 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     its definition cannot judge it, the others do, and the rest of the region is unaffected. Its
     Task edges are unknown too, and with them what the rest of the graph is reached by: when
     ``TaskTargets`` is wanted, the unit records it as a failed join (``ctx.enrichment_failed``), so
-    the account's graph checks are UNKNOWN (a ``GraphIncomplete`` gap names the KMS error) rather
-    than judged on a graph missing that machine's calls.
+    the account's graph checks are UNKNOWN (the unit's coverage gap names ``TaskTargets`` and the KMS
+    error) rather than judged on a graph missing that machine's calls.
     """
     states = ctx.client("stepfunctions")
     wants_targets = ctx.wants("TaskTargets")
