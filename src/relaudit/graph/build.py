@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 
-from relaudit.graph.facts import Edge, Fact, Grant, Member, Mode, Node, RoleUse, Throttle
+from relaudit.graph.facts import Edge, Fact, Grant, Member, Mode, Node, RoleUse, Throttle, unqualified
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -81,19 +81,6 @@ class AccountGraph:
         return sorted(((s, t, k, d) for s, t, k, d in self.graph.edges(keys=True, data=True)), key=lambda e: e[:3])
 
 
-# (service, resource prefix) of ARNs that may carry a version or alias qualifier as an 8th field.
-_QUALIFIED = frozenset({("lambda", "function"), ("states", "stateMachine")})
-
-
-def _unqualified(arn: str) -> str:
-    """A Lambda function or Step Functions state machine ARN without its version or alias; other
-    ARNs unchanged."""
-    parts = arn.split(":")
-    if len(parts) == 8 and (parts[2], parts[5]) in _QUALIFIED:
-        return ":".join(parts[:7])
-    return arn
-
-
 def stub_node(arn: str) -> Node | None:
     """A node for an ARN outside the inventory (its type read from the ARN), or None for an unknown kind."""
     parts = arn.split(":", 5)
@@ -139,7 +126,7 @@ def _statement_targets(grant: Grant, action: str, candidates: dict[str, str]) ->
     exact = [r for r in grant.resources if "*" not in r and "?" not in r]
     if not grant.not_resource and len(exact) == len(grant.resources):
         # Looked up, not scanned: most statements name their resources, and a scan per role is quadratic.
-        named_arns = {_unqualified(r) for r in exact} | {r.split("/", 1)[0] for r in exact if ":s3:::" in r}
+        named_arns = {unqualified(r) for r in exact} | {r.split("/", 1)[0] for r in exact if ":s3:::" in r}
         return {arn for arn in named_arns if arn in candidates}
     covered = set()
     for arn, resource_type in candidates.items():
@@ -207,7 +194,7 @@ def build(facts: Iterable[Fact]) -> AccountGraph:
     graph: nx.MultiDiGraph[str] = nx.MultiDiGraph()
 
     def resolve(ref: str) -> str | None:
-        arn = _unqualified(alias.get(ref, ref))
+        arn = unqualified(alias.get(ref, ref))
         if arn not in nodes:
             stub = stub_node(arn)
             if stub is None:
@@ -235,7 +222,7 @@ def build(facts: Iterable[Fact]) -> AccountGraph:
     # The largest burst first, so each integration keeps its largest stage's (ties: the first stage
     # by name); a throttle whose API or function is not in the graph adds nothing.
     for throttle in sorted(throttles, key=lambda t: (-t.burst, t.stage)):
-        source, target = _unqualified(alias.get(throttle.source, throttle.source)), _unqualified(throttle.target)
+        source, target = unqualified(alias.get(throttle.source, throttle.source)), unqualified(throttle.target)
         if graph.has_edge(source, target, key="integration"):
             data = graph.edges[source, target, "integration"]
             if data.get("burst") is None:

@@ -120,6 +120,19 @@ FIELDS: dict[str, frozenset[str]] = {
 }
 
 
+# (service, resource prefix) of ARNs that may carry a version or alias qualifier as an 8th field.
+_QUALIFIED = frozenset({("lambda", "function"), ("states", "stateMachine")})
+
+
+def unqualified(arn: str) -> str:
+    """A Lambda function or Step Functions state machine ARN without its version or alias; other
+    ARNs unchanged (a qualified function is its function's node)."""
+    parts = arn.split(":")
+    if len(parts) == 8 and (parts[2], parts[5]) in _QUALIFIED:
+        return ":".join(parts[:7])
+    return arn
+
+
 def _mapping_of(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -341,8 +354,8 @@ def _load_balancer(doc: ResourceDocument) -> Iterable[Fact]:
     routes: dict[str, int] = {}
     for target in doc.properties.get("LambdaTargets") or []:
         function = target.get("FunctionArn")
-        if _is_arn(function):
-            routes[function] = routes.get(function, 0) + 1
+        if _is_arn(function):  # target groups of an alias and of its function: one edge
+            routes[unqualified(function)] = routes.get(unqualified(function), 0) + 1
     for function, groups in sorted(routes.items()):
         yield Edge(doc.arn, function, "target", "sync", count=groups)
 
