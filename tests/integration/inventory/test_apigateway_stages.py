@@ -187,3 +187,71 @@ def test_logging_only_stage_carries_no_throttle_of_its_own(aws: None, collect: A
         "logged/prod": "FAILED",
         "limited/prod": "PASSED",
     }
+
+
+def test_rest_methods_burst_their_own_setting_else_the_stages_else_the_accounts(aws: None, collect: Any) -> None:
+    from .lambda_support import function_maker
+
+    make = function_maker()
+    fast, slow = make("fast"), make("slow")
+    apigw = boto3.client("apigateway", region_name="us-east-1")
+    api = apigw.create_rest_api(name="shop")["id"]
+    root = apigw.get_resources(restApiId=api)["items"][0]["id"]
+    items = apigw.create_resource(restApiId=api, parentId=root, pathPart="items")["id"]
+    uri = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{}/invocations"
+    for verb, function in (("GET", fast), ("POST", slow)):
+        apigw.put_method(restApiId=api, resourceId=items, httpMethod=verb, authorizationType="NONE")
+        apigw.put_integration(
+            restApiId=api,
+            resourceId=items,
+            httpMethod=verb,
+            type="AWS_PROXY",
+            integrationHttpMethod="POST",
+            uri=uri.format(function),
+        )
+    for stage in ("prod", "dev"):
+        apigw.create_deployment(restApiId=api, stageName=stage)
+    apigw.update_stage(
+        restApiId=api,
+        stageName="prod",
+        patchOperations=[
+            {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "200"},
+            {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": "100"},
+            {"op": "replace", "path": "/~1items/GET/throttling/rateLimit", "value": "20"},
+            {"op": "replace", "path": "/~1items/GET/throttling/burstLimit", "value": "30"},
+        ],
+    )
+
+    docs = collect("AWS::ApiGateway::Stage")
+
+    prod = {m["HttpMethod"]: m["BurstLimit"] for m in docs["shop/prod"].properties["LambdaIntegrations"]}
+    assert prod == {"GET": 30, "POST": 100}  # the method's own; the stage default's
+    dev = {m["HttpMethod"]: m["BurstLimit"] for m in docs["shop/dev"].properties["LambdaIntegrations"]}
+    assert dev == {"GET": 5000, "POST": 5000}, "no throttle of its own: the account's burst (GetAccount)"
+
+
+def test_http_integrations_burst_by_the_routes_that_target_them(aws: None, collect: Any) -> None:
+    from .lambda_support import function_maker
+
+    make = function_maker()
+    v2 = boto3.client("apigatewayv2", region_name="us-east-1")
+    api = v2.create_api(Name="hooks", ProtocolType="HTTP")["ApiId"]
+    ids = {
+        name: v2.create_integration(
+            ApiId=api, IntegrationType="AWS_PROXY", IntegrationUri=make(name), PayloadFormatVersion="2.0"
+        )["IntegrationId"]
+        for name in ("routed", "limited", "unrouted")
+    }
+    v2.create_route(ApiId=api, RouteKey="GET /a", Target=f"integrations/{ids['routed']}")
+    v2.create_route(ApiId=api, RouteKey="GET /b", Target=f"integrations/{ids['limited']}")
+    v2.create_stage(
+        ApiId=api,
+        StageName="live",
+        DefaultRouteSettings={"ThrottlingRateLimit": 100.0, "ThrottlingBurstLimit": 40},
+        RouteSettings={"GET /b": {"ThrottlingRateLimit": 5.0, "ThrottlingBurstLimit": 2}},
+    )
+
+    stage = collect("AWS::ApiGatewayV2::Stage")["hooks/live"].properties
+
+    bursts = {item["IntegrationId"]: item["BurstLimit"] for item in stage["LambdaIntegrations"]}
+    assert bursts == {ids["routed"]: 40, ids["limited"]: 2, ids["unrouted"]: None}
