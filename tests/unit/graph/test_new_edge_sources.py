@@ -10,10 +10,11 @@ import pytest
 
 from relaudit.graph.build import AccountGraph, build
 from relaudit.graph.documents import Derived, node_document
-from relaudit.graph.facts import Edge, Fact, Node, Throttle, facts_of
+from relaudit.graph.facts import EXTRACTORS, FIELDS, Edge, Fact, Node, Throttle, facts_of
 from relaudit.graph.workloads import assign
 from relaudit.inventory.stepfunctions_state_machine import TASK_TARGET_PARAMETERS, task_targets
 from relaudit.models.resource import ResourceDocument
+from tests.support.shape_walk import document_spec, field_of
 
 ACCOUNT, REGION = "111122223333", "us-east-1"
 MACHINE = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:flow"
@@ -307,3 +308,13 @@ def test_http_stage_throttles_ride_on_its_api_edges() -> None:
     found = [f for f in facts_of(stage) if isinstance(f, Throttle | Edge)]
     api = f"arn:aws:apigateway:{REGION}::/apis/h1"
     assert found == [Edge(api, FN + "charge", "integration", "sync"), Throttle(api, FN + "charge", 50, "live")]
+
+
+@pytest.mark.parametrize("resource_type", sorted(FIELDS))
+def test_every_field_the_graph_reads_is_one_its_collector_declares(resource_type: str) -> None:
+    """FIELDS makes the plan ask collectors for these fields when a graph check is selected (and a
+    failed join of one of them makes the graph incomplete): a name no collector writes would be a
+    silent hole in the graph."""
+    assert resource_type in EXTRACTORS
+    for name in FIELDS[resource_type]:
+        field_of(document_spec(resource_type), name, f"graph FIELDS of {resource_type}")
