@@ -17,6 +17,28 @@ def rest_api_with_stage(apigw: Any, name: str) -> str:
     return api
 
 
+def rest_api_with_lambda_methods(apigw: Any, methods: list[tuple[str, str, int | None]]) -> str:
+    """REST API ``shop`` with ``/items`` methods, each (verb, function ARN, integration timeout
+    or None) an AWS_PROXY integration of the function."""
+    api: str = apigw.create_rest_api(name="shop")["id"]
+    root = apigw.get_resources(restApiId=api)["items"][0]["id"]
+    items = apigw.create_resource(restApiId=api, parentId=root, pathPart="items")["id"]
+    uri = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{}/invocations"
+    for verb, function, timeout in methods:
+        apigw.put_method(restApiId=api, resourceId=items, httpMethod=verb, authorizationType="NONE")
+        extra = {"timeoutInMillis": timeout} if timeout else {}
+        apigw.put_integration(
+            restApiId=api,
+            resourceId=items,
+            httpMethod=verb,
+            type="AWS_PROXY",
+            integrationHttpMethod="POST",
+            uri=uri.format(function),
+            **extra,
+        )
+    return api
+
+
 def test_rest_stages_with_throttling_and_usage_plans(aws: None, collect: Any) -> None:
     apigw = boto3.client("apigateway", region_name="us-east-1")
     throttled = rest_api_with_stage(apigw, "throttled")
@@ -68,22 +90,9 @@ def test_rest_methods_with_throttles_and_lambda_timeouts(aws: None, collect: Any
     slow = make("slow", Timeout=60)
     quick = make("quick", Timeout=5)
     apigw = boto3.client("apigateway", region_name="us-east-1")
-    api = apigw.create_rest_api(name="shop")["id"]
-    root = apigw.get_resources(restApiId=api)["items"][0]["id"]
-    items = apigw.create_resource(restApiId=api, parentId=root, pathPart="items")["id"]
-    uri = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{}/invocations"
-    for verb, function, timeout in (("GET", quick, None), ("POST", slow, None), ("PUT", f"{slow}:live", 10000)):
-        apigw.put_method(restApiId=api, resourceId=items, httpMethod=verb, authorizationType="NONE")
-        extra = {"timeoutInMillis": timeout} if timeout else {}
-        apigw.put_integration(
-            restApiId=api,
-            resourceId=items,
-            httpMethod=verb,
-            type="AWS_PROXY",
-            integrationHttpMethod="POST",
-            uri=uri.format(function),
-            **extra,
-        )
+    methods = [("GET", quick, None), ("POST", slow, None), ("PUT", f"{slow}:live", 10000)]
+    api = rest_api_with_lambda_methods(apigw, methods)
+    (root,) = [r["id"] for r in apigw.get_resources(restApiId=api)["items"] if r["path"] == "/"]
     apigw.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="NONE")
     apigw.put_integration(restApiId=api, resourceId=root, httpMethod="GET", type="MOCK")
     apigw.create_deployment(restApiId=api, stageName="prod")
@@ -195,20 +204,7 @@ def test_rest_methods_burst_their_own_setting_else_the_stages_else_the_accounts(
     make = function_maker()
     fast, slow = make("fast"), make("slow")
     apigw = boto3.client("apigateway", region_name="us-east-1")
-    api = apigw.create_rest_api(name="shop")["id"]
-    root = apigw.get_resources(restApiId=api)["items"][0]["id"]
-    items = apigw.create_resource(restApiId=api, parentId=root, pathPart="items")["id"]
-    uri = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{}/invocations"
-    for verb, function in (("GET", fast), ("POST", slow)):
-        apigw.put_method(restApiId=api, resourceId=items, httpMethod=verb, authorizationType="NONE")
-        apigw.put_integration(
-            restApiId=api,
-            resourceId=items,
-            httpMethod=verb,
-            type="AWS_PROXY",
-            integrationHttpMethod="POST",
-            uri=uri.format(function),
-        )
+    api = rest_api_with_lambda_methods(apigw, [("GET", fast, None), ("POST", slow, None)])
     for stage in ("prod", "dev"):
         apigw.create_deployment(restApiId=api, stageName=stage)
     apigw.update_stage(
