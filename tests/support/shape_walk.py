@@ -121,10 +121,32 @@ def walk(node: dict[str, Any], spec: Any, where: str) -> Any:
         return element_of(walk(children[0], spec, where), where)
     if kind == "current":
         return spec
+    if kind == "function_expression" and any(c.get("type") == "expref" for c in children):
+        return _with_expref(node, spec, where)
     for child in children:  # functions, comparisons, boolean logic, multi-selects: each on spec
         if isinstance(child, dict):
             walk(child, spec, where)
     return UNKNOWN
+
+
+def _elements(node: dict[str, Any], spec: Any, where: str) -> Any:
+    """The spec of the items of the array ``node`` yields (a projection's items are its source's
+    items with the projection's filter applied, which keeps their fields)."""
+    if node["type"] in ("projection", "filter_projection"):
+        walk(node, spec, where)  # the filter's own fields
+        return element_of(walk(node["children"][0], spec, where), where)
+    return element_of(walk(node, spec, where), where)
+
+
+def _with_expref(node: dict[str, Any], spec: Any, where: str) -> Any:
+    """``max_by``, ``min_by``, ``sort_by``, ``map``: the ``&expression`` runs on each item of the
+    array argument; ``max_by``/``min_by`` yield one of those items."""
+    arrays = [child for child in node["children"] if child.get("type") != "expref"]
+    item = _elements(arrays[0], spec, where) if arrays else UNKNOWN
+    for child in node["children"]:
+        if child.get("type") == "expref":
+            walk(child["children"][0], item, where)
+    return item if node["value"] in ("max_by", "min_by") else UNKNOWN
 
 
 def document_spec(resource_type: str) -> Any:

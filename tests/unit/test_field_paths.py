@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import jmespath
 import pytest
 
 from relaudit.catalog.loader import CompiledCheck, load_catalog
@@ -71,6 +72,18 @@ def test_a_typo_in_a_graph_checks_field_fails() -> None:
         walk({"type": "projection", "children": [edges, _field("AtLeastOnce")]}, graph, "t")
     with pytest.raises(Missing, match="Graph"):  # a collector's document has no graph fields
         walk(_field("Graph"), document_spec("AWS::Lambda::Function"), "t")
+
+
+def test_an_expression_reference_is_walked_through_the_items_it_runs_on() -> None:
+    """``max_by(array, &field)``: ``field`` is an item's, and so is what follows the call."""
+    graph = graph_documents.DOCUMENT
+    walk(jmespath.compile("max_by(Graph.In[?Mode == 'sync'], &BurstLimit).Peer").parsed, graph, "t")
+    with pytest.raises(Missing, match="BurstLimt"):
+        walk(jmespath.compile("max_by(Graph.In[?Mode == 'sync'], &BurstLimt).Peer").parsed, graph, "t")
+    with pytest.raises(Missing, match="Peeer"):
+        walk(jmespath.compile("max_by(Graph.In, &BurstLimit).Peeer").parsed, graph, "t")
+    with pytest.raises(Missing, match="Timeot"):
+        walk(jmespath.compile("sort_by(Graph.Out, &PeerTimeot)").parsed, graph, "t")
 
 
 def _field(name: str) -> dict[str, Any]:

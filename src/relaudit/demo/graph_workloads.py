@@ -1,4 +1,4 @@
-"""Four CloudFormation stacks whose interactions the workload graph checks judge.
+"""Five CloudFormation stacks whose interactions the workload graph checks judge.
 
 - ``shop-api``: a REST API -> function ``api`` -> (its role may invoke) ``pricing`` -> writes table
   ``orders``: a synchronous chain of three from the API.
@@ -8,9 +8,16 @@
   and no on-failure destination anywhere (an asynchronous path that loses failures).
 - ``jobs``: queue ``jobs`` -> ``worker``, whose role may send to ``jobs`` (a recursive loop).
 - ``ledger``: a clean workload: queue with redrive -> function that keeps idempotency records.
+- ``fulfilment``: REST API ``fulfil`` (stage ``prod`` admits a burst of 20) -> ``charge``
+  (reserved concurrency 10: the API admits more than it can run) and ``status`` (25: enough); and
+  the workflow ``fulfil-order``, deployed apart from the stack by another team, whose Task states
+  invoke ``charge`` (by name, retried), send to queue ``shipments``, wait on ``pack`` for a task
+  token inside a Map, write table ``fulfilments``, put events on the default bus and publish to a
+  topic named at run time (no edge). Another workload's workflow waits on ``charge`` and ``pack``.
 
-Each stack is deployed with CreateStack, as a user would; the SNS subscription is made with a
-plain call (moto's CloudFormation skips AWS::SNS::Subscription).
+Each stack is deployed with CreateStack, as a user would; the SNS subscription, the REST stage and
+the state machine are made with plain calls (moto's CloudFormation skips AWS::SNS::Subscription,
+AWS::ApiGateway::Stage and AWS::StepFunctions::StateMachine).
 """
 
 from __future__ import annotations
@@ -28,8 +35,9 @@ _ASSUME = {
 _LOGS = {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": "*"}
 
 
-def _function(logical: str, name: str, timeout: int = 10) -> dict[str, Any]:
-    """A function, its role and the role's policy resources (``<logical>Role``, ``<logical>Policy``)."""
+def _function(logical: str, name: str, timeout: int = 10, reserved: int | None = None) -> dict[str, Any]:
+    """A function and its role (``<logical>Role``); ``reserved``: its reserved concurrency."""
+    concurrency = {} if reserved is None else {"ReservedConcurrentExecutions": reserved}
     return {
         f"{logical}Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": _ASSUME}},
         logical: {
@@ -41,6 +49,7 @@ def _function(logical: str, name: str, timeout: int = 10) -> dict[str, Any]:
                 "Timeout": timeout,
                 "Role": {"Fn::GetAtt": [f"{logical}Role", "Arn"]},
                 "Code": _CODE,
+                **concurrency,
             },
         },
     }
@@ -81,9 +90,15 @@ def _table(name: str) -> dict[str, Any]:
     }
 
 
+def _invoke_uri(function: str) -> dict[str, Any]:
+    """The Lambda integration URI of the stack's function ``function`` (logical id)."""
+    path = "lambda:path/2015-03-31/functions"
+    return {"Fn::Sub": f"arn:aws:apigateway:${{AWS::Region}}:{path}/${{{function}.Arn}}/invocations"}
+
+
 def shop_api(prefix: str) -> dict[str, Any]:
     """The API stack (its table ``<prefix>orders`` is exported by name for ``billing``)."""
-    invoke = {"Fn::Sub": "arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Api.Arn}/invocations"}
+    invoke = _invoke_uri("Api")
     return {
         "Resources": {
             **_function("Api", f"{prefix}api"),
@@ -204,6 +219,126 @@ def ledger(prefix: str) -> dict[str, Any]:
     }
 
 
+def _lambda_method(logical: str, path: str, verb: str, function: str) -> dict[str, Any]:
+    """A resource of the stack's REST API ``Api`` and a method integrating ``function`` (logical id)."""
+    invoke = _invoke_uri(function)
+    return {
+        f"{logical}Resource": {
+            "Type": "AWS::ApiGateway::Resource",
+            "Properties": {
+                "RestApiId": {"Ref": "Api"},
+                "ParentId": {"Fn::GetAtt": ["Api", "RootResourceId"]},
+                "PathPart": path,
+            },
+        },
+        f"{logical}Method": {
+            "Type": "AWS::ApiGateway::Method",
+            "Properties": {
+                "RestApiId": {"Ref": "Api"},
+                "ResourceId": {"Ref": f"{logical}Resource"},
+                "HttpMethod": verb,
+                "AuthorizationType": "NONE",
+                "Integration": {"Type": "AWS_PROXY", "IntegrationHttpMethod": "POST", "Uri": invoke},
+            },
+        },
+    }
+
+
+def fulfilment(prefix: str) -> dict[str, Any]:
+    """The fulfilment stack: an API in front of reserved functions, and what its workflow calls."""
+    return {
+        "Resources": {
+            **_function("Charge", f"{prefix}charge", reserved=10),
+            **_function("Status", f"{prefix}status", reserved=25),
+            **_function("Pack", f"{prefix}pack"),
+            "Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": f"{prefix}fulfil"}},
+            **_lambda_method("Orders", "orders", "POST", "Charge"),
+            **_lambda_method("Tracking", "status", "GET", "Status"),
+            "Shipments": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{prefix}shipments"}},
+            "Fulfilments": _table(f"{prefix}fulfilments"),
+        }
+    }
+
+
+def fulfil_order(prefix: str, pack_arn: str, queue_url: str) -> dict[str, Any]:
+    """The workflow's definition: each Task form the graph reads (a name, a qualified ARN, a queue
+    URL, a table name, the default bus), nested in a Parallel and a Map, and one it cannot (a
+    topic chosen at run time)."""
+    retry = [{"ErrorEquals": ["Lambda.TooManyRequestsException"], "MaxAttempts": 2}]
+    return {
+        "StartAt": "Charge",
+        "States": {
+            "Charge": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": f"{prefix}charge", "Payload.$": "$"},
+                "Retry": retry,
+                "Next": "Ship",
+            },
+            "Ship": {
+                "Type": "Parallel",
+                "Next": "Record",
+                "Branches": [
+                    {
+                        "StartAt": "Enqueue",
+                        "States": {
+                            "Enqueue": {
+                                "Type": "Task",
+                                "Resource": "arn:aws:states:::sqs:sendMessage",
+                                "Parameters": {"QueueUrl": queue_url, "MessageBody.$": "$"},
+                                "End": True,
+                            }
+                        },
+                    },
+                    {
+                        "StartAt": "EachItem",
+                        "States": {
+                            "EachItem": {
+                                "Type": "Map",
+                                "ItemsPath": "$.items",
+                                "End": True,
+                                "ItemProcessor": {
+                                    "StartAt": "Pack",
+                                    "States": {
+                                        "Pack": {
+                                            "Type": "Task",
+                                            "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                                            "Parameters": {
+                                                "FunctionName": f"{pack_arn}:$LATEST",
+                                                "Payload": {"token.$": "$$.Task.Token"},
+                                            },
+                                            "TimeoutSeconds": 3600,
+                                            "End": True,
+                                        }
+                                    },
+                                },
+                            }
+                        },
+                    },
+                ],
+            },
+            "Record": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::dynamodb:putItem",
+                "Parameters": {"TableName": f"{prefix}fulfilments", "Item": {"pk": {"S.$": "$.id"}}},
+                "Next": "Announce",
+            },
+            "Announce": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::events:putEvents",
+                "Parameters": {"Entries": [{"Source": "fulfilment", "DetailType": "shipped", "Detail.$": "$"}]},
+                "Next": "Notify",
+            },
+            "Notify": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sns:publish",
+                "Parameters": {"TopicArn.$": "$.topic", "Message.$": "$"},
+                "End": True,
+            },
+        },
+    }
+
+
 # (check id, resource name) -> status the graph checks must give the seeded resources.
 EXPECTED = {
     ("lambda-function-sync-chain-shallow", "api"): "FAILED",
@@ -221,11 +356,19 @@ EXPECTED = {
     ("lambda-function-no-recursive-loop", "posting"): "PASSED",
     ("lambda-function-at-least-once-idempotency-evidence", "posting"): "PASSED",
     ("dynamodb-table-single-writer-workload", "ledger-IdempotencyTable"): "PASSED",
+    ("lambda-function-reserved-concurrency-covers-api-burst", "charge"): "FAILED",
+    ("lambda-function-reserved-concurrency-covers-api-burst", "status"): "PASSED",
+    ("lambda-function-sync-callers-same-workload", "charge"): "FAILED",
+    ("lambda-function-sync-callers-same-workload", "pack"): "FAILED",
+    ("lambda-function-sync-chain-shallow", "charge"): "PASSED",
+    ("lambda-function-retry-amplification-bounded", "charge"): "PASSED",
+    ("dynamodb-table-single-writer-workload", "fulfilments"): "PASSED",
 }
 
 
 def deploy(client: ClientMaker, region: str, prefix: str = "") -> list[Planted]:
-    """Create the four stacks (and the subscription) in ``region``; the Planted rows they must give."""
+    """Create the five stacks (and the subscription, the REST stage and the workflow) in ``region``;
+    the Planted rows they must give."""
     cfn = client("cloudformation", region)
 
     def create(name: str, template: dict[str, Any]) -> None:
@@ -236,6 +379,7 @@ def deploy(client: ClientMaker, region: str, prefix: str = "") -> list[Planted]:
     create(f"{prefix}billing", billing(prefix, orders))
     create(f"{prefix}jobs", jobs(prefix))
     create(f"{prefix}ledger", ledger(prefix))
+    create(f"{prefix}fulfilment", fulfilment(prefix))
     sqs = client("sqs", region)
     queue_url = sqs.get_queue_url(QueueName=f"{prefix}invoices")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -247,4 +391,28 @@ def deploy(client: ClientMaker, region: str, prefix: str = "") -> list[Planted]:
         Bucket=f"{prefix}billing-uploads",
         NotificationConfiguration={"QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}]},
     )
+    _fulfilment_beside_the_stack(client, region, prefix)
     return [Planted(region, check_id, f"{prefix}{name}", expect) for (check_id, name), expect in EXPECTED.items()]
+
+
+def _fulfilment_beside_the_stack(client: ClientMaker, region: str, prefix: str) -> None:
+    """The fulfilment API's stage (a burst of 20 for every method) and its workflow."""
+    apigw = client("apigateway", region)
+    (api,) = [a["id"] for a in apigw.get_rest_apis()["items"] if a["name"] == f"{prefix}fulfil"]
+    apigw.create_deployment(restApiId=api, stageName="prod")
+    apigw.update_stage(
+        restApiId=api,
+        stageName="prod",
+        patchOperations=[
+            {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "50"},
+            {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": "20"},
+        ],
+    )
+    lam = client("lambda", region)
+    pack = lam.get_function(FunctionName=f"{prefix}pack")["Configuration"]
+    queue_url = client("sqs", region).get_queue_url(QueueName=f"{prefix}shipments")["QueueUrl"]
+    client("stepfunctions", region).create_state_machine(
+        name=f"{prefix}fulfil-order",
+        definition=json.dumps(fulfil_order(prefix, pack["FunctionArn"], queue_url)),
+        roleArn=pack["Role"],
+    )

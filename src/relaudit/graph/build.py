@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 
-from relaudit.graph.facts import Edge, Fact, Grant, Member, Mode, Node, RoleUse
+from relaudit.graph.facts import Edge, Fact, Grant, Member, Mode, Node, RoleUse, Throttle, unqualified
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -61,7 +61,8 @@ _STUB_TYPES: dict[tuple[str, str], str] = {
 @dataclass
 class AccountGraph:
     """One account's graph: ``graph`` holds ARNs as nodes (attribute ``node``: the Node) and edges
-    keyed by kind (attributes ``mode``, ``via``, ``capture``, ``count``)."""
+    keyed by kind (attributes ``mode``, ``via``, ``capture``, ``count``, ``attempts``; an API's
+    integration edge also ``burst`` and ``burst_stage``: its largest stage burst limit, and where)."""
 
     graph: nx.MultiDiGraph[str]
     members: list[Member] = field(default_factory=list)
@@ -78,14 +79,6 @@ class AccountGraph:
     def edges(self) -> list[tuple[str, str, str, dict[str, object]]]:
         """Every edge as (source, target, kind, attributes), sorted."""
         return sorted(((s, t, k, d) for s, t, k, d in self.graph.edges(keys=True, data=True)), key=lambda e: e[:3])
-
-
-def _unqualified(arn: str) -> str:
-    """A Lambda function ARN without its version or alias; other ARNs unchanged."""
-    parts = arn.split(":")
-    if len(parts) == 8 and parts[2] == "lambda" and parts[5] == "function":
-        return ":".join(parts[:7])
-    return arn
 
 
 def stub_node(arn: str) -> Node | None:
@@ -133,7 +126,7 @@ def _statement_targets(grant: Grant, action: str, candidates: dict[str, str]) ->
     exact = [r for r in grant.resources if "*" not in r and "?" not in r]
     if not grant.not_resource and len(exact) == len(grant.resources):
         # Looked up, not scanned: most statements name their resources, and a scan per role is quadratic.
-        named_arns = {_unqualified(r) for r in exact} | {r.split("/", 1)[0] for r in exact if ":s3:::" in r}
+        named_arns = {unqualified(r) for r in exact} | {r.split("/", 1)[0] for r in exact if ":s3:::" in r}
         return {arn for arn in named_arns if arn in candidates}
     covered = set()
     for arn, resource_type in candidates.items():
@@ -171,9 +164,10 @@ def _grant_edges(
 
 def _sorted_facts(
     facts: Iterable[Fact],
-) -> tuple[dict[str, Node], list[Edge], dict[str, list[Grant]], list[RoleUse], list[Member]]:
+) -> tuple[dict[str, Node], list[Edge], list[Throttle], dict[str, list[Grant]], list[RoleUse], list[Member]]:
     nodes: dict[str, Node] = {}
     edges: list[Edge] = []
+    throttles: list[Throttle] = []
     grants: dict[str, list[Grant]] = defaultdict(list)
     roles: list[RoleUse] = []
     members: list[Member] = []
@@ -182,24 +176,26 @@ def _sorted_facts(
             nodes.setdefault(fact.arn, fact)
         elif isinstance(fact, Edge):
             edges.append(fact)
+        elif isinstance(fact, Throttle):
+            throttles.append(fact)
         elif isinstance(fact, Grant):
             grants[fact.role].append(fact)
         elif isinstance(fact, RoleUse):
             roles.append(fact)
         else:
             members.append(fact)
-    return nodes, edges, grants, roles, members
+    return nodes, edges, throttles, grants, roles, members
 
 
 def build(facts: Iterable[Fact]) -> AccountGraph:
     """The graph of one account's facts (linear in facts, plus the wildcard grants' candidates)."""
-    nodes, edges, grants, roles, members = _sorted_facts(facts)
+    nodes, edges, throttles, grants, roles, members = _sorted_facts(facts)
     # Names that say what they name (ARNs, URLs, endpoint host names); bare names are per type.
     alias = {a: arn for arn, n in nodes.items() for a in n.aliases if ":" in a or "/" in a or "." in a}
     graph: nx.MultiDiGraph[str] = nx.MultiDiGraph()
 
     def resolve(ref: str) -> str | None:
-        arn = _unqualified(alias.get(ref, ref))
+        arn = unqualified(alias.get(ref, ref))
         if arn not in nodes:
             stub = stub_node(arn)
             if stub is None:
@@ -224,6 +220,14 @@ def build(facts: Iterable[Fact]) -> AccountGraph:
                 count=edge.count,
                 attempts=edge.attempts,
             )
+    # The largest burst first, so each integration keeps its largest stage's (ties: the first stage
+    # by name); a throttle whose API or function is not in the graph adds nothing.
+    for throttle in sorted(throttles, key=lambda t: (-t.burst, t.stage)):
+        source, target = unqualified(alias.get(throttle.source, throttle.source)), unqualified(throttle.target)
+        if graph.has_edge(source, target, key="integration"):
+            data = graph.edges[source, target, "integration"]
+            if data.get("burst") is None:
+                data.update(burst=throttle.burst, burst_stage=throttle.stage)
     _add_permission_edges(graph, nodes, roles, grants)
     return AccountGraph(graph, members)
 

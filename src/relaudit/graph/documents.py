@@ -45,6 +45,7 @@ _EDGE = shapes.fields(
     Count=shapes.ANY,
     SameWorkload=shapes.ANY,
     PeerTimeout=shapes.ANY,
+    BurstLimit=shapes.ANY,
 )
 DOCUMENT = shapes.fields(
     Graph=shapes.fields(
@@ -53,6 +54,7 @@ DOCUMENT = shapes.fields(
         Workload=shapes.ANY,
         EntryPoint=shapes.ANY,
         Timeout=shapes.ANY,
+        ReservedConcurrency=shapes.ANY,
         In=shapes.ListOf(shapes.fields(_EDGE, AtLeastOnce=shapes.ANY)),
         Out=shapes.ListOf(_EDGE),
         SyncChain=_ARNS,
@@ -77,6 +79,8 @@ class Hop:
     kind: str
     mode: str
     via: str
+    burst: int | None = None  # an API integration's largest stage burst limit
+    stage: str | None = None  # the stage that sets it
 
 
 class Derived:
@@ -163,9 +167,10 @@ class Derived:
 
     def attempts(self, source: str, target: str, kind: str, data: dict[str, Any]) -> int:
         """How many times one event may be delivered over a hop: the polled queue's maxReceiveCount,
-        a stream mapping's retries + 1, Lambda's asynchronous retries + 1 into a function, the SDKs'
-        3 attempts on a synchronous call a role permits; 1 for the rest, and for unbounded retries
-        (no redrive, a stream retried until its records expire), which other checks judge."""
+        a stream mapping's retries + 1, Lambda's asynchronous retries + 1 into a function, a Step
+        Functions task's retriers (its largest MaxAttempts + 1), the SDKs' 3 attempts on a
+        synchronous call a role permits; 1 for the rest, and for unbounded retries (no redrive, a
+        stream retried until its records expire), which other checks judge."""
         if kind == "poll":
             if data.get("attempts"):
                 return int(data["attempts"])
@@ -173,6 +178,8 @@ class Derived:
             return int(count) if isinstance(count, int) and count > 0 else 1
         if kind in AT_LEAST_ONCE_KINDS:
             return int(self.account.node(target).attrs.get("AsyncAttempts") or 1)
+        if data.get("attempts"):
+            return int(data["attempts"])
         if data["mode"] == "sync" and data["via"] == "permission":
             return SDK_ATTEMPTS
         return 1
@@ -229,7 +236,8 @@ class Derived:
             options = self.account.graph.get_edge_data(source, target) or {}
             ranked = sorted(options.items(), key=lambda kv: (kv[1]["via"] != "configuration", kv[0]))
             kind, data = ranked[0] if ranked else ("?", {"mode": "?", "via": "?"})
-            found.append(Hop(str(kind), data["mode"], data["via"]))
+            burst, stage = data.get("burst"), data.get("burst_stage")
+            found.append(Hop(str(kind), data["mode"], data["via"], burst if isinstance(burst, int) else None, stage))
         return found
 
     def describe(self, path: list[str]) -> str:
@@ -239,7 +247,8 @@ class Derived:
         parts = [self.account.node(path[0]).name]
         for hop, arn in zip(self.hops(path), path[1:], strict=True):
             via = ", permission only" if hop.via == "permission" else ""
-            parts.append(f"-[{hop.mode} {hop.kind}{via}]-> {self.account.node(arn).name}")
+            admits = f", burst {hop.burst} on stage {hop.stage}" if hop.burst is not None else ""
+            parts.append(f"-[{hop.mode} {hop.kind}{via}{admits}]-> {self.account.node(arn).name}")
         return " ".join(parts)
 
 
@@ -307,6 +316,7 @@ def _peer(derived: Derived, own_workload: Any, peer: str, kind: str, data: dict[
         "Count": data.get("count", 1),
         "SameWorkload": account.graph.nodes[peer].get("workload") == own_workload,
         "PeerTimeout": node.attrs.get("Timeout"),
+        "BurstLimit": data.get("burst"),
     }
 
 
@@ -331,6 +341,7 @@ def node_document(derived: Derived, arn: str) -> dict[str, Any]:
             "Workload": workload,
             "EntryPoint": arn in derived.entry_set,
             "Timeout": node.attrs.get("Timeout"),
+            "ReservedConcurrency": node.attrs.get("ReservedConcurrency"),
             "In": incoming,
             "Out": outgoing,
             "SyncChain": _head_chain(derived, arn),

@@ -23,9 +23,15 @@ MODES: tuple[str, ...] = ("sync", "async", "poll", "data")
 FAILURE_KINDS = frozenset({"dead-letter", "on-failure", "redrive"})
 # Hops where a failed delivery is retried by AWS and then dropped unless captured (DLQ or
 # on-failure destination): the sender does not see the failure.
-LOSSY_KINDS = frozenset({"subscription", "rule-target", "schedule-target", "notification", "on-success", "poll"})
+# "async-invoke": a Step Functions Task invoking a function with InvocationType Event (Lambda's
+# asynchronous invocation: retried, then dropped unless the function captures it).
+LOSSY_KINDS = frozenset(
+    {"subscription", "rule-target", "schedule-target", "notification", "on-success", "async-invoke", "poll"}
+)
 # Hops that deliver a message or event at least once: a consumer can see it twice.
-AT_LEAST_ONCE_KINDS = frozenset({"subscription", "rule-target", "schedule-target", "notification", "on-success"})
+AT_LEAST_ONCE_KINDS = frozenset(
+    {"subscription", "rule-target", "schedule-target", "notification", "on-success", "async-invoke"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +67,17 @@ class Edge:
 
 
 @dataclass(frozen=True, slots=True)
+class Throttle:
+    """How many requests an API stage lets through at once (its effective burst limit) over the
+    API's integration with ``target``; the graph keeps the largest stage's on that edge."""
+
+    source: str
+    target: str
+    burst: int
+    stage: str
+
+
+@dataclass(frozen=True, slots=True)
 class Grant:
     """One identity-policy statement of a role, kept to the actions that make edges."""
 
@@ -91,13 +108,29 @@ class Member:
     physical_id: str
 
 
-Fact = Node | Edge | Grant | RoleUse | Member
+Fact = Node | Edge | Throttle | Grant | RoleUse | Member
 
 # Which document fields the facts read, per type: the plan adds them to what collectors enrich.
 FIELDS: dict[str, frozenset[str]] = {
-    "AWS::Lambda::Function": frozenset({"EventInvokeConfig"}),
+    "AWS::Lambda::Function": frozenset({"EventInvokeConfig", "ReservedConcurrentExecutions"}),
+    "AWS::ApiGateway::Stage": frozenset({"LambdaIntegrations"}),
     "AWS::ApiGatewayV2::Stage": frozenset({"LambdaIntegrations"}),
+    "AWS::StepFunctions::StateMachine": frozenset({"TaskTargets"}),
+    "AWS::ElasticLoadBalancingV2::LoadBalancer": frozenset({"LambdaTargets"}),
 }
+
+
+# (service, resource prefix) of ARNs that may carry a version or alias qualifier as an 8th field.
+_QUALIFIED = frozenset({("lambda", "function"), ("states", "stateMachine")})
+
+
+def unqualified(arn: str) -> str:
+    """A Lambda function or Step Functions state machine ARN without its version or alias; other
+    ARNs unchanged (a qualified function is its function's node)."""
+    parts = arn.split(":")
+    if len(parts) == 8 and (parts[2], parts[5]) in _QUALIFIED:
+        return ":".join(parts[:7])
+    return arn
 
 
 def _mapping_of(value: Any) -> dict[str, Any]:
@@ -144,6 +177,7 @@ def _lambda(doc: ResourceDocument) -> Iterable[Fact]:
         "IdempotencyTableRefs": sorted(str(v) for k, v in variables.items() if "IDEMPOTENCY" in k.upper()),
         "AsyncFailureCapture": bool(dlq or on_failure),
         "AsyncAttempts": int(config.get("MaximumRetryAttempts", 2)) + 1,  # Lambda's default: 2 retries
+        "ReservedConcurrency": p.get("ReservedConcurrentExecutions"),  # None: unreserved (or not read)
     }
     yield Node(doc.arn, doc.resource_type, doc.name, doc.region, doc.account_id, (doc.name,), attrs)
     if p.get("Role"):
@@ -230,8 +264,119 @@ def _table(doc: ResourceDocument) -> Iterable[Fact]:
     yield Node(doc.arn, doc.resource_type, doc.name, doc.region, doc.account_id, aliases)
 
 
+_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+_QUALIFIER = re.compile(r"^[A-Za-z0-9$_-]+$")  # a version, an alias or $LATEST
+_REGION_IN_HOST = re.compile(r"(?:^|\.)([a-z]{2}(?:-[a-z]+)+-\d+)\.")
+_QUEUE_URL = re.compile(r"^https?://([^/]+)/(\d{12})/([A-Za-z0-9_.-]+)$")
+
+
+@dataclass(frozen=True)
+class _Home:
+    """Where a Task's short names resolve: the state machine's partition, Region and account."""
+
+    partition: str
+    region: str
+    account: str
+
+    def arn(self, service: str, resource: str, region: str | None = None, account: str | None = None) -> str:
+        return f"arn:{self.partition}:{service}:{region or self.region}:{account or self.account}:{resource}"
+
+
+def _function_ref(ref: str, home: _Home) -> str | None:
+    """A Lambda ``FunctionName`` (a name, ``name:qualifier``, a partial ARN ``<account>:function:
+    <name>[:qualifier]`` or a full ARN) as a function ARN; the graph drops the qualifier."""
+    if ref.startswith("arn:"):
+        return ref
+    parts = ref.split(":")
+    if len(parts) >= 3 and parts[1] == "function" and parts[0].isdigit():
+        account, parts = parts[0], parts[2:]
+    else:
+        account = home.account
+    if not 1 <= len(parts) <= 2 or not _NAME.match(parts[0]) or not all(_QUALIFIER.match(q) for q in parts[1:]):
+        return None
+    return home.arn("lambda", "function:" + ":".join(parts), account=account)
+
+
+def _queue_ref(ref: str, home: _Home) -> str | None:
+    """An SQS ``QueueUrl`` (any of its host forms) as the queue's ARN."""
+    found = _QUEUE_URL.match(ref)
+    if not found:
+        return None
+    host, account, name = found.groups()
+    region = _REGION_IN_HOST.search(host)
+    # queue.amazonaws.com, the legacy host without a Region, is us-east-1's
+    named = region.group(1) if region else ("us-east-1" if host.startswith("queue.") else home.region)
+    return home.arn("sqs", name, region=named, account=account)
+
+
+def _named_ref(service: str, prefix: str) -> Callable[[str, _Home], str | None]:
+    """A resolver for a parameter taking a name or an ARN (an event bus, a table)."""
+
+    def resolve(ref: str, home: _Home) -> str | None:
+        if ref.startswith("arn:"):
+            return ref
+        return home.arn(service, f"{prefix}{ref}") if _NAME.match(ref) else None
+
+    return resolve
+
+
+def _arn_ref(ref: str, _home: _Home) -> str | None:
+    return ref if _is_arn(ref) else None
+
+
+_table_ref = _named_ref("dynamodb", "table/")
+# Step Functions Task integrations (relaudit.inventory.stepfunctions_state_machine's TaskTargets)
+# -> how their target is named, and the edge (kind, mode) when the state waits for the target's
+# work (.sync, .waitForTaskToken, a request-response Lambda invoke) and when it does not.
+# https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html
+_TASK_EDGES: dict[str, tuple[Callable[[str, _Home], str | None], tuple[str, Mode], tuple[str, Mode]]] = {
+    "lambda:invoke": (_function_ref, ("task", "sync"), ("async-invoke", "async")),
+    "sqs:sendMessage": (_queue_ref, ("task", "sync"), ("task", "async")),
+    "sns:publish": (_arn_ref, ("task", "sync"), ("task", "async")),
+    "events:putEvents": (_named_ref("events", "event-bus/"), ("task", "sync"), ("task", "async")),
+    "states:startExecution": (_arn_ref, ("task", "sync"), ("task", "async")),
+    "dynamodb:putItem": (_table_ref, ("write", "data"), ("write", "data")),
+    "dynamodb:updateItem": (_table_ref, ("write", "data"), ("write", "data")),
+    "dynamodb:deleteItem": (_table_ref, ("write", "data"), ("write", "data")),
+    "dynamodb:getItem": (_table_ref, ("read", "data"), ("read", "data")),
+}
+
+
 def _state_machine(doc: ResourceDocument) -> Iterable[Fact]:
+    """The machine, and an edge to each resource its Task states name in the definition (none when
+    the definition could not be read: that unit's gap makes the account's graph incomplete)."""
     yield Node(doc.arn, doc.resource_type, doc.name, doc.region, doc.account_id, (doc.arn,))
+    home = _Home(_arn_parts(doc.arn)[1] if _is_arn(doc.arn) else "aws", doc.region, doc.account_id)
+    edges: dict[tuple[str, str], tuple[Mode, int, int]] = {}
+    for task in doc.properties.get("TaskTargets") or []:
+        spec = _TASK_EDGES.get(str(task.get("Integration")))
+        target = spec[0](str(task.get("Target") or ""), home) if spec else None
+        if spec is None or target is None:
+            continue
+        kind, mode = spec[1] if task.get("Waits") else spec[2]
+        seen_mode, states, attempts = edges.get((target, kind), (mode, 0, 1))
+        # One edge per target and kind: a state that waits makes the machine wait on the target.
+        edges[(target, kind)] = (
+            "sync" if "sync" in (mode, seen_mode) else mode,
+            states + int(task.get("States") or 1),
+            max(attempts, int(task.get("Attempts") or 1)),
+        )
+    for (target, kind), (mode, states, attempts) in sorted(edges.items()):
+        # Retries over an asynchronous invoke are Lambda's own (the function's AsyncAttempts).
+        retried = attempts if kind != "async-invoke" and attempts > 1 else None
+        yield Edge(doc.arn, target, kind, mode, count=states, attempts=retried)
+
+
+def _load_balancer(doc: ResourceDocument) -> Iterable[Fact]:
+    """An Application Load Balancer waits for each function its target groups route to."""
+    yield Node(doc.arn, doc.resource_type, doc.name, doc.region, doc.account_id, (doc.arn,))
+    routes: dict[str, int] = {}
+    for target in doc.properties.get("LambdaTargets") or []:
+        function = target.get("FunctionArn")
+        if _is_arn(function):  # target groups of an alias and of its function: one edge
+            routes[unqualified(function)] = routes.get(unqualified(function), 0) + 1
+    for function, groups in sorted(routes.items()):
+        yield Edge(doc.arn, function, "target", "sync", count=groups)
 
 
 _FUNCTION_IN_URI = re.compile(r"(arn:[\w-]+:lambda:[\w-]+:\d{12}:function:[A-Za-z0-9_-]+)")
@@ -277,8 +422,28 @@ def _http_stage(doc: ResourceDocument) -> Iterable[Fact]:
     arn = f"arn:aws:apigateway:{doc.region}::/apis/{api_id}"
     name = p.get("ApiName") or api_id
     yield Node(arn, "AWS::ApiGatewayV2::Api", name, doc.region, doc.account_id, (api_id,))
-    for function in sorted({i.get("FunctionArn") for i in p.get("LambdaIntegrations") or [] if i.get("FunctionArn")}):
+    integrations = p.get("LambdaIntegrations") or []
+    for function in sorted({i.get("FunctionArn") for i in integrations if i.get("FunctionArn")}):
         yield Edge(arn, function, "integration", "sync")
+    yield from _throttles(arn, p.get("StageName") or doc.name, integrations)
+
+
+def _throttles(api: str, stage: str, integrations: list[dict[str, Any]]) -> Iterable[Fact]:
+    """A stage's largest ``BurstLimit`` per integrated function (the stage collectors' field)."""
+    bursts: dict[str, int] = {}
+    for integration in integrations:
+        function, burst = integration.get("FunctionArn"), integration.get("BurstLimit")
+        if _is_arn(function) and isinstance(burst, int) and burst > bursts.get(function, -1):
+            bursts[function] = burst
+    for function, burst in sorted(bursts.items()):
+        yield Throttle(api, function, burst, stage)
+
+
+def _rest_stage(doc: ResourceDocument) -> Iterable[Fact]:
+    """A REST stage adds no node or edge (its API's methods make them): only what it admits."""
+    p = doc.properties
+    api = doc.arn.split("/stages/", 1)[0]
+    yield from _throttles(api, p.get("stageName") or doc.name, p.get("LambdaIntegrations") or [])
 
 
 def _bucket(doc: ResourceDocument) -> Iterable[Fact]:
@@ -345,7 +510,9 @@ EXTRACTORS: dict[str, Callable[[ResourceDocument], Iterable[Fact]]] = {
     "AWS::DynamoDB::Table": _table,
     "AWS::StepFunctions::StateMachine": _state_machine,
     "AWS::ApiGateway::RestApi": _rest_api,
+    "AWS::ApiGateway::Stage": _rest_stage,
     "AWS::ApiGatewayV2::Stage": _http_stage,
+    "AWS::ElasticLoadBalancingV2::LoadBalancer": _load_balancer,
     "AWS::S3::Bucket": _bucket,
     "AWS::IAM::Role": _role,
     "AWS::CloudFormation::Stack": _stack,

@@ -25,6 +25,7 @@ _METHOD = shapes.fields(
     IntegrationTimeoutInMillis=shapes.ANY,
     FunctionArn=shapes.ANY,
     ThrottlingRateLimit=shapes.ANY,
+    BurstLimit=shapes.ANY,
     FunctionTimeoutInMillis=shapes.ANY,
 )
 DOCUMENT = shapes.fields(
@@ -124,18 +125,22 @@ def _stage_methods(
     stage: dict[str, Any], methods: list[dict[str, Any]], timeouts: dict[str, int], account: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """The API's methods as this stage runs them: the throttle rate the stage sets (a method
-    override's, else the stage default's; None when only inherited) and the function's timeout."""
+    override's, else the stage default's; None when only inherited), the burst it admits at once
+    (that setting's, else the account's: ``apigateway_throttle.admitted_burst``) and the
+    function's timeout."""
     settings = _settings(stage)
-    default_rate = apigateway_throttle.own_rate(settings.get(("*", "*")), account)
+    default = settings.get(("*", "*"))
     result = []
     for method in methods:
         override = settings.get((method["Path"].strip("/"), method["HttpMethod"])) or {}
-        rate = apigateway_throttle.own_rate(override, account) if "throttlingRateLimit" in override else default_rate
+        setting = override if "throttlingRateLimit" in override else default
         arn = method["FunctionArn"]
+        own_burst = apigateway_throttle.own_burst(setting, account)
         result.append(
             {
                 **method,
-                "ThrottlingRateLimit": rate,
+                "ThrottlingRateLimit": apigateway_throttle.own_rate(setting, account),
+                "BurstLimit": apigateway_throttle.admitted_burst([own_burst], account),
                 "FunctionTimeoutInMillis": timeouts.get(arn) if arn else None,
             }
         )
@@ -149,7 +154,8 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     selected check reads them:
 
     - ``Methods``: each method of the API with the ``ThrottlingRateLimit`` the stage sets for it
-      (method override, else the stage's ``*/*`` default; null when inherited) and its integration;
+      (method override, else the stage's ``*/*`` default; null when inherited), the ``BurstLimit``
+      it admits at once (that setting's burst, else the account's) and its integration;
     - ``LambdaIntegrations``: the methods that invoke a Lambda function, with the integration's
       ``IntegrationTimeoutInMillis`` (29 s default) and the function's ``FunctionTimeoutInMillis``.
 

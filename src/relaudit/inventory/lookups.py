@@ -51,6 +51,7 @@ GONE_CODES = frozenset(
         "ResourceNotFoundException",
         "TableNotFoundException",
         "LoadBalancerNotFound",
+        "TargetGroupNotFound",
         "AccessPointNotFound",
         "FileSystemNotFound",
     }

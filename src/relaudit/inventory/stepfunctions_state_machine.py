@@ -1,8 +1,10 @@
-"""Collector for AWS::StepFunctions::StateMachine, its definition parsed into error-handling counts."""
+"""Collector for AWS::StepFunctions::StateMachine, its definition parsed into error-handling counts
+and the resources its Task states call."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter, defaultdict
 from typing import TYPE_CHECKING, Any
 
@@ -43,10 +45,35 @@ _COUNTS = (
 DOCUMENT = shapes.fields(
     shapes.Api("stepfunctions", "DescribeStateMachine", "", ("name", "definition")),
     DefinitionSummary=shapes.fields(**dict.fromkeys((*_COUNTS, "TimeoutSeconds", "MultiStepPath"), shapes.ANY)),
+    TaskTargets=shapes.ListOf(
+        shapes.fields(
+            Integration=shapes.ANY, Target=shapes.ANY, Waits=shapes.ANY, Attempts=shapes.ANY, States=shapes.ANY
+        )
+    ),
     _unavailable=shapes.ANY,
 )
 # Raw outputs the collector reads to build its documents (not copied into them).
 READS = (shapes.Api("stepfunctions", "ListStateMachines", "stateMachines[]", ("stateMachineArn", "name")),)
+
+
+# Service integrations whose target the workload graph draws, as ``<service>:<action>`` of a Task's
+# ``arn:<partition>:states:::<service>:<action>[.sync|.sync:2|.waitForTaskToken]`` Resource, and the
+# parameter naming the target (a bare function ARN as Resource is ``lambda:invoke`` too):
+# https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html
+TASK_TARGET_PARAMETERS: dict[str, str] = {
+    "lambda:invoke": "FunctionName",  # a name, a full or partial ARN, with or without a qualifier
+    "sqs:sendMessage": "QueueUrl",
+    "sns:publish": "TopicArn",
+    "events:putEvents": "Entries",  # each entry's EventBusName; the default bus when it has none
+    "states:startExecution": "StateMachineArn",
+    "dynamodb:putItem": "TableName",  # a name or an ARN
+    "dynamodb:updateItem": "TableName",
+    "dynamodb:deleteItem": "TableName",
+    "dynamodb:getItem": "TableName",
+}
+_INTEGRATION = re.compile(r"^arn:[\w-]+:states:::([a-z0-9-]+:[A-Za-z]+)(?:\.(sync|sync:2|waitForTaskToken))?$")
+_FUNCTION_RESOURCE = re.compile(r"^arn:[\w-]+:lambda:[\w-]+:\d{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9$_-]+)?$")
+_DEFAULT_RETRIER_ATTEMPTS = 3  # ASL: a retrier without MaxAttempts retries three times
 
 
 def _is_activity(resource: str) -> bool:
@@ -78,6 +105,16 @@ def _count_retriers(state: dict[str, Any], counts: Counter[str]) -> None:
             counts["RetriersWithoutBackoff"] += 1
 
 
+def _children(state: dict[str, Any]) -> list[dict[str, Any]]:
+    """The state machines nested in a state: a Parallel's branches, a Map's ItemProcessor (or its
+    older name, Iterator)."""
+    children = [branch for branch in state.get("Branches") or [] if isinstance(branch, dict)]
+    processor = state.get("ItemProcessor") or state.get("Iterator")
+    if isinstance(processor, dict):
+        children.append(processor)
+    return children
+
+
 def _walk(states: dict[str, Any], caught: bool, counts: Counter[str]) -> None:
     """Count states at every depth; ``caught``: an enclosing Parallel or Map catches errors."""
     for state in states.values():
@@ -99,11 +136,7 @@ def _walk(states: dict[str, Any], caught: bool, counts: Counter[str]) -> None:
         if not (has_catch or caught):
             counts["UncaughtStates"] += 1
         _count_retriers(state, counts)
-        children = [branch for branch in state.get("Branches") or [] if isinstance(branch, dict)]
-        processor = state.get("ItemProcessor") or state.get("Iterator")
-        if isinstance(processor, dict):
-            children.append(processor)
-        for child in children:
+        for child in _children(state):
             _walk(child.get("States") or {}, caught or has_catch, counts)
 
 
@@ -153,6 +186,15 @@ def _path_steps(machine: dict[str, Any]) -> int:
     return steps.get(start, 0) if isinstance(start, str) else 0
 
 
+def _parsed(definition: str) -> dict[str, Any] | None:
+    """The definition as JSON, or None when it is not a JSON object."""
+    try:
+        parsed = json.loads(definition)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
 def summarize(definition: str) -> dict[str, Any] | None:
     """Counts over an Amazon States Language definition, nested branches and Map processors included.
 
@@ -162,12 +204,11 @@ def summarize(definition: str) -> dict[str, Any] | None:
     can leave earlier steps done and something to compensate; with one step per path, failing the
     execution is the whole signal. Returns None when the definition is not JSON.
     """
-    try:
-        parsed = json.loads(definition)
-    except ValueError:
-        return None
-    if not isinstance(parsed, dict):
-        return None
+    parsed = _parsed(definition)
+    return None if parsed is None else _summary(parsed)
+
+
+def _summary(parsed: dict[str, Any]) -> dict[str, Any]:
     counts: Counter[str] = Counter()
     _walk(parsed.get("States") or {}, False, counts)
     summary: dict[str, Any] = {key: counts.get(key, 0) for key in _COUNTS}
@@ -176,45 +217,138 @@ def summarize(definition: str) -> dict[str, Any] | None:
     return summary
 
 
-def _describe(states: Any, arn: str) -> tuple[dict[str, Any], str | None] | None:
-    """DescribeStateMachine, and why the definition could not be read (None: it could); None when
-    the machine is gone. A definition encrypted with a key the audit role may not use costs the
-    definition only: the metadata is read again without it."""
+def _task_states(states: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every Task state at any depth (Parallel branches, Map processors)."""
+    for state in states.values():
+        if not isinstance(state, dict):
+            continue
+        if state.get("Type") == "Task":
+            yield state
+        for child in _children(state):
+            yield from _task_states(child.get("States") or {})
+
+
+def _static(arguments: Any, key: str) -> Any:
+    """``key``'s value in a Task's Parameters (JSONPath) or Arguments (JSONata) when it is written
+    in the definition; None when it is computed at run time (``key.$``, a ``{% ... %}`` expression)."""
+    if not isinstance(arguments, dict):
+        return None  # absent, or the whole Arguments one JSONata expression
+    value = arguments.get(key)
+    if isinstance(value, str) and value.strip().startswith("{%"):
+        return None
+    return value
+
+
+def _targets(integration: str, arguments: Any) -> list[str]:
+    """The resources a Task of ``integration`` names in its arguments (static names only)."""
+    if integration != "events:putEvents":
+        target = _static(arguments, TASK_TARGET_PARAMETERS[integration])
+        return [target] if isinstance(target, str) and target else []
+    entries = _static(arguments, "Entries")
+    buses = []
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and "EventBusName.$" not in entry:
+            bus = _static(entry, "EventBusName")
+            buses.append(bus if isinstance(bus, str) and bus else "default")
+    return buses
+
+
+def _attempts(state: dict[str, Any]) -> int:
+    """The most times the state runs its call for one input: 1, plus its largest retrier's retries."""
+    retries = [r.get("MaxAttempts", _DEFAULT_RETRIER_ATTEMPTS) for r in state.get("Retry") or [] if isinstance(r, dict)]
+    return 1 + max((int(n) for n in retries if isinstance(n, int) and n > 0), default=0)
+
+
+def _task_target(state: dict[str, Any]) -> tuple[str, bool, list[str]] | None:
+    """(integration, whether the state waits for the target's work, targets) of a Task state, or
+    None for one the graph does not draw (activities, other services, SDK integrations)."""
+    resource = str(state.get("Resource") or "")
+    arguments = state.get("Parameters") if "Parameters" in state else state.get("Arguments")
+    if _FUNCTION_RESOURCE.match(resource):  # the legacy form: the state waits for the function
+        return "lambda:invoke", True, [resource]
+    found = _INTEGRATION.match(resource)
+    if not found or found.group(1) not in TASK_TARGET_PARAMETERS:
+        return None
+    integration, pattern = found.group(1), found.group(2)
+    # .sync and .waitForTaskToken wait for the job or the callback; a request-response Lambda
+    # invoke waits for the function's result unless InvocationType is Event; other request-response
+    # calls return once the service has the request (the message, the event, the execution).
+    waits = bool(pattern) or (integration == "lambda:invoke" and _static(arguments, "InvocationType") != "Event")
+    return integration, waits, _targets(integration, arguments)
+
+
+def task_targets(parsed: dict[str, Any]) -> list[dict[str, Any]]:
+    """The resources the definition's Task states call, for the workload graph: each
+    ``{Integration, Target, Waits, Attempts, States}`` (``Target`` as written: a name, URL or ARN;
+    ``Attempts`` the most runs of the call its retriers allow; ``States`` how many states make it).
+    Targets computed at run time (``FunctionName.$``, JSONata expressions) are not listed."""
+    found: dict[tuple[str, str, bool], list[int]] = {}
+    for state in _task_states(parsed.get("States") or {}):
+        task = _task_target(state)
+        if task is None:
+            continue
+        integration, waits, targets = task
+        for target in targets:
+            found.setdefault((integration, target, waits), []).append(_attempts(state))
+    return [
+        {"Integration": integration, "Target": target, "Waits": waits, "Attempts": max(runs), "States": len(runs)}
+        for (integration, target, waits), runs in sorted(found.items())
+    ]
+
+
+def _describe(states: Any, arn: str) -> tuple[dict[str, Any], ClientError | None] | None:
+    """DescribeStateMachine, and the error that kept the definition from being read (None: it was
+    read); None when the machine is gone. A definition encrypted with a key the audit role may not
+    use costs the definition only: the metadata is read again without it."""
     try:
         return states.describe_state_machine(stateMachineArn=arn), None
     except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code")
-        if code == "StateMachineDoesNotExist":
+        if exc.response.get("Error", {}).get("Code") == "StateMachineDoesNotExist":
             return None
-        if code not in _KMS_CODES:
+        if exc.response.get("Error", {}).get("Code") not in _KMS_CODES:
             raise
+        refused = exc
     try:
         machine = states.describe_state_machine(stateMachineArn=arn, includedData="METADATA_ONLY")
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "StateMachineDoesNotExist":
             return None
         raise
-    return machine, f"{code}: the definition is encrypted with a KMS key the audit role cannot decrypt with"
+    return machine, refused
 
 
 def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
     """Yield every state machine (DescribeStateMachine) with ``DefinitionSummary`` in place of the
-    raw definition, plus ``loggingConfiguration``, ``tracingConfiguration`` and ``type``.
+    raw definition, plus ``loggingConfiguration``, ``tracingConfiguration`` and ``type``, and, when
+    a selected check reads it (the workload graph does), ``TaskTargets`` (see :func:`task_targets`).
+    The definition itself is dropped once both are made.
 
     A machine whose definition cannot be decrypted (customer managed KMS key) is yielded with its
     metadata, no ``DefinitionSummary`` and ``_unavailable: {"DefinitionSummary": why}``: checks of
-    its definition cannot judge it, the others do, and the rest of the region is unaffected.
+    its definition cannot judge it, the others do, and the rest of the region is unaffected. Its
+    Task edges are unknown too, and with them what the rest of the graph is reached by: when
+    ``TaskTargets`` is wanted, the unit records it as a failed join (``ctx.enrichment_failed``), so
+    the account's graph checks are UNKNOWN (the unit's coverage gap names ``TaskTargets`` and the KMS
+    error) rather than judged on a graph missing that machine's calls.
     """
     states = ctx.client("stepfunctions")
+    wants_targets = ctx.wants("TaskTargets")
     for listed in paginate(states, "list_state_machines", "stateMachines", ctx.page_size):
         arn = listed["stateMachineArn"]
         described = _describe(states, arn)
         if described is None:
             continue
-        machine, unreadable = described
+        machine, refused = described
         properties = {key: value for key, value in machine.items() if key != "definition"}
-        if unreadable is None:
-            properties["DefinitionSummary"] = summarize(machine.get("definition") or "")
+        if refused is None:
+            parsed = _parsed(machine.get("definition") or "")
+            properties["DefinitionSummary"] = None if parsed is None else _summary(parsed)
+            if wants_targets:
+                properties["TaskTargets"] = None if parsed is None else task_targets(parsed)
         else:
-            properties[UNAVAILABLE] = {"DefinitionSummary": unreadable}
+            code = refused.response.get("Error", {}).get("Code")
+            why = f"{code}: the definition is encrypted with a KMS key the audit role cannot decrypt with"
+            properties[UNAVAILABLE] = {"DefinitionSummary": why}
+            if wants_targets:
+                ctx.enrichment_failed("TaskTargets", refused)
         yield document(ctx, RESOURCE_TYPE, arn, machine.get("name") or listed["name"], properties)

@@ -1,6 +1,7 @@
-"""The workload graph of an account seeded with four CloudFormation stacks (moto's CloudFormation
-deploys them): every seeded edge found with its mode, none invented; stacks are the workloads; the
-graph checks fail on the right resources and pass the clean stack."""
+"""The workload graph of an account seeded with five CloudFormation stacks (moto's CloudFormation
+deploys them) and a Step Functions workflow beside them: every seeded edge found with its mode, none
+invented; stacks are the workloads; the graph checks fail on the right resources and pass the clean
+stack."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
 from relaudit import cli
@@ -25,8 +27,8 @@ REGION = "us-east-1"
 CATALOG = load_catalog(known_types=COLLECTORS)
 GRAPH_CHECKS = sorted(check_id for check_id, check in CATALOG.checks.items() if check.definition.graph)
 
-# (source name, target name, kind, mode, via): every interaction the four stacks (and the
-# subscription and bucket notification made beside them) configure or permit.
+# (source name, target name, kind, mode, via): every interaction the five stacks (and the
+# subscription, bucket notification and workflow made beside them) configure or permit.
 SEEDED_EDGES = {
     ("shop", "api", "integration", "sync", "configuration"),
     ("api", "pricing", "invoke", "sync", "permission"),
@@ -43,13 +45,27 @@ SEEDED_EDGES = {
     ("postings", "postings-dlq", "redrive", "async", "configuration"),
     ("posting", "ledger-IdempotencyTable", "write", "data", "permission"),
     ("posting", "ledger-IdempotencyTable", "read", "data", "permission"),
+    ("fulfil", "charge", "integration", "sync", "configuration"),
+    ("fulfil", "status", "integration", "sync", "configuration"),
+    # The workflow's Task states: by name (charge), a qualified ARN in a Map in a Parallel (pack,
+    # waiting for a task token), a queue URL, a table name, the default bus (a stub: not
+    # inventoried); its sns:publish names the topic at run time and makes no edge.
+    ("fulfil-order", "charge", "task", "sync", "configuration"),
+    ("fulfil-order", "pack", "task", "sync", "configuration"),
+    ("fulfil-order", "shipments", "task", "async", "configuration"),
+    ("fulfil-order", "fulfilments", "write", "data", "configuration"),
+    ("fulfil-order", "default", "task", "async", "configuration"),
 }
 STACKS = {
     "shop-api": {"shop", "api", "pricing", "orders"},
     "billing": {"invoicer", "invoices", "billing-events", "billing-uploads", "nightly", "reporter"},
     "jobs": {"worker", "jobs", "jobs-dlq"},
     "ledger": {"posting", "postings", "postings-dlq", "ledger-IdempotencyTable"},
+    "fulfilment": {"fulfil", "charge", "status", "pack", "shipments", "fulfilments"},
 }
+# The workflow is deployed beside the stacks (moto's CloudFormation skips state machines): a
+# workload of its own, its connected component (the stacks' resources it calls are theirs).
+WORKLOADS = {**STACKS, "fulfil-order": {"fulfil-order"}}
 
 
 @pytest.fixture
@@ -70,9 +86,11 @@ def test_every_seeded_edge_is_found_with_its_mode_and_none_is_invented(seeded: A
 def test_each_stack_is_a_workload_of_exactly_its_resources(seeded: Any) -> None:
     ((account, workloads),) = collect_graph(AuditRequest(regions=[REGION]), CATALOG, seeded).graphs
     names = {node.arn: node.name for node in account.nodes()}
-    assert {w.name: {names[arn] for arn in w.nodes} for w in workloads} == STACKS
-    assert {w.source for w in workloads} == {"cloudformation"}
-    assert all(w.id.startswith("arn:aws:cloudformation:") for w in workloads)
+    assert {w.name: {names[arn] for arn in w.nodes} for w in workloads} == WORKLOADS
+    assert {w.name for w in workloads if w.source == "cloudformation"} == set(STACKS)
+    assert all(w.id.startswith("arn:aws:cloudformation:") for w in workloads if w.source == "cloudformation")
+    (workflow,) = [w for w in workloads if w.source == "component"]
+    assert workflow.id == f"component:arn:aws:states:{REGION}:123456789012:stateMachine:fulfil-order"
 
 
 def test_graph_checks_fail_on_the_right_resources_and_pass_the_clean_stack(seeded: Any) -> None:
@@ -116,7 +134,7 @@ def test_cli_graph_prints_the_contract_json_and_dot_and_mermaid(seeded: Any, tmp
         assert cli.main(["graph", "--regions", REGION, "--format", fmt, "--output", str(out)]) == cli.EXIT_OK
         text = out.read_text()
         assert text.startswith(marker)
-        assert text.count("subgraph") == len(STACKS)
+        assert text.count("subgraph") == len(WORKLOADS)
 
 
 def test_no_graph_read_when_no_selected_check_needs_it(seeded: Any) -> None:
@@ -228,4 +246,51 @@ policies:
     assert (marked.status, marked.tier) == (Status.UNKNOWN, "batch")
     assert findings[("lambda-function-async-path-failure-captured", "invoicer")].status is Status.UNKNOWN
     assert result.summary.suppressed == 0
+    assert result.summary.result == "partial"
+
+
+def test_a_burst_finding_names_the_api_and_the_stage_that_admits_too_much(seeded: Any) -> None:
+    check = "lambda-function-reserved-concurrency-covers-api-burst"
+    result = run(AuditRequest(regions=[REGION], checks=[check], max_workers=4), CATALOG, seeded)
+    (charge,) = [f for f in result.findings if f.status is Status.FAILED]
+    (api,) = [
+        a["id"]
+        for a in boto3.client("apigateway", region_name=REGION).get_rest_apis()["items"]
+        if a["name"] == "fulfil"
+    ]
+    assert charge.resource_name == "charge"
+    assert charge.path == [
+        f"arn:aws:apigateway:{REGION}::/restapis/{api}",
+        f"arn:aws:lambda:{REGION}:123456789012:function:charge",
+    ]
+    assert "fulfil -[sync integration, burst 20 on stage prod]-> charge" in charge.reason
+    assert {f.resource_name: f.status for f in result.findings if f.status is not Status.NOT_APPLICABLE} == {
+        "charge": Status.FAILED,
+        "status": Status.PASSED,
+    }
+
+
+def test_a_workflow_whose_definition_cannot_be_decrypted_leaves_the_graph_unjudged(seeded: Any) -> None:
+    # AWS answers KmsAccessDeniedException for a definition under a customer managed key the audit
+    # role cannot use (moto 5.2 has no encrypted definitions); METADATA_ONLY still answers. The
+    # workflow's calls are unknown, so what they reach cannot be judged: the graph is incomplete.
+    def refused(params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+        if json.loads(params.get("body") or b"{}").get("includedData") == "METADATA_ONLY":
+            return None
+        error = {"Error": {"Code": "KmsAccessDeniedException", "Message": "injected"}}
+        return AWSResponse("https://refused", 400, {}, None), {**error, "ResponseMetadata": {"HTTPStatusCode": 400}}
+
+    seeded.client("stepfunctions", REGION).meta.events.register_first("before-call.sfn.DescribeStateMachine", refused)
+    checks = [*GRAPH_CHECKS, "stepfunctions-state-machine-logging-enabled"]
+    result = run(AuditRequest(regions=[REGION], checks=checks, max_workers=4), CATALOG, seeded)
+
+    (gap,) = result.coverage_gaps
+    assert (gap.resource_type, gap.error_code, gap.fields) == (
+        "AWS::StepFunctions::StateMachine",
+        "KmsAccessDeniedException",
+        ("TaskTargets",),
+    )
+    assert {f.status for f in result.findings if f.check_id in GRAPH_CHECKS} == {Status.UNKNOWN}
+    (logging,) = [f for f in result.findings if f.check_id == "stepfunctions-state-machine-logging-enabled"]
+    assert logging.status is Status.FAILED, "the machine's metadata is judged as usual"
     assert result.summary.result == "partial"

@@ -17,6 +17,28 @@ def rest_api_with_stage(apigw: Any, name: str) -> str:
     return api
 
 
+def rest_api_with_lambda_methods(apigw: Any, methods: list[tuple[str, str, int | None]]) -> str:
+    """REST API ``shop`` with ``/items`` methods, each (verb, function ARN, integration timeout
+    or None) an AWS_PROXY integration of the function."""
+    api: str = apigw.create_rest_api(name="shop")["id"]
+    root = apigw.get_resources(restApiId=api)["items"][0]["id"]
+    items = apigw.create_resource(restApiId=api, parentId=root, pathPart="items")["id"]
+    uri = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{}/invocations"
+    for verb, function, timeout in methods:
+        apigw.put_method(restApiId=api, resourceId=items, httpMethod=verb, authorizationType="NONE")
+        extra = {"timeoutInMillis": timeout} if timeout else {}
+        apigw.put_integration(
+            restApiId=api,
+            resourceId=items,
+            httpMethod=verb,
+            type="AWS_PROXY",
+            integrationHttpMethod="POST",
+            uri=uri.format(function),
+            **extra,
+        )
+    return api
+
+
 def test_rest_stages_with_throttling_and_usage_plans(aws: None, collect: Any) -> None:
     apigw = boto3.client("apigateway", region_name="us-east-1")
     throttled = rest_api_with_stage(apigw, "throttled")
@@ -68,22 +90,9 @@ def test_rest_methods_with_throttles_and_lambda_timeouts(aws: None, collect: Any
     slow = make("slow", Timeout=60)
     quick = make("quick", Timeout=5)
     apigw = boto3.client("apigateway", region_name="us-east-1")
-    api = apigw.create_rest_api(name="shop")["id"]
-    root = apigw.get_resources(restApiId=api)["items"][0]["id"]
-    items = apigw.create_resource(restApiId=api, parentId=root, pathPart="items")["id"]
-    uri = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{}/invocations"
-    for verb, function, timeout in (("GET", quick, None), ("POST", slow, None), ("PUT", f"{slow}:live", 10000)):
-        apigw.put_method(restApiId=api, resourceId=items, httpMethod=verb, authorizationType="NONE")
-        extra = {"timeoutInMillis": timeout} if timeout else {}
-        apigw.put_integration(
-            restApiId=api,
-            resourceId=items,
-            httpMethod=verb,
-            type="AWS_PROXY",
-            integrationHttpMethod="POST",
-            uri=uri.format(function),
-            **extra,
-        )
+    methods = [("GET", quick, None), ("POST", slow, None), ("PUT", f"{slow}:live", 10000)]
+    api = rest_api_with_lambda_methods(apigw, methods)
+    (root,) = [r["id"] for r in apigw.get_resources(restApiId=api)["items"] if r["path"] == "/"]
     apigw.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="NONE")
     apigw.put_integration(restApiId=api, resourceId=root, httpMethod="GET", type="MOCK")
     apigw.create_deployment(restApiId=api, stageName="prod")
@@ -137,6 +146,8 @@ def test_http_api_routes_and_lambda_timeouts(aws: None, collect: Any) -> None:
             "FunctionArn": slow,
             "IntegrationTimeoutInMillis": 30000,
             "FunctionTimeoutInMillis": 120000,
+            # GET /a admits 1 at once, POST /b sets no throttle: the account's burst (moto: 5,000)
+            "BurstLimit": 5000,
         }
     ]
 
@@ -185,3 +196,58 @@ def test_logging_only_stage_carries_no_throttle_of_its_own(aws: None, collect: A
         "logged/prod": "FAILED",
         "limited/prod": "PASSED",
     }
+
+
+def test_rest_methods_burst_their_own_setting_else_the_stages_else_the_accounts(aws: None, collect: Any) -> None:
+    from .lambda_support import function_maker
+
+    make = function_maker()
+    fast, slow = make("fast"), make("slow")
+    apigw = boto3.client("apigateway", region_name="us-east-1")
+    api = rest_api_with_lambda_methods(apigw, [("GET", fast, None), ("POST", slow, None)])
+    for stage in ("prod", "dev"):
+        apigw.create_deployment(restApiId=api, stageName=stage)
+    apigw.update_stage(
+        restApiId=api,
+        stageName="prod",
+        patchOperations=[
+            {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "200"},
+            {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": "100"},
+            {"op": "replace", "path": "/~1items/GET/throttling/rateLimit", "value": "20"},
+            {"op": "replace", "path": "/~1items/GET/throttling/burstLimit", "value": "30"},
+        ],
+    )
+
+    docs = collect("AWS::ApiGateway::Stage")
+
+    prod = {m["HttpMethod"]: m["BurstLimit"] for m in docs["shop/prod"].properties["LambdaIntegrations"]}
+    assert prod == {"GET": 30, "POST": 100}  # the method's own; the stage default's
+    dev = {m["HttpMethod"]: m["BurstLimit"] for m in docs["shop/dev"].properties["LambdaIntegrations"]}
+    assert dev == {"GET": 5000, "POST": 5000}, "no throttle of its own: the account's burst (GetAccount)"
+
+
+def test_http_integrations_burst_by_the_routes_that_target_them(aws: None, collect: Any) -> None:
+    from .lambda_support import function_maker
+
+    make = function_maker()
+    v2 = boto3.client("apigatewayv2", region_name="us-east-1")
+    api = v2.create_api(Name="hooks", ProtocolType="HTTP")["ApiId"]
+    ids = {
+        name: v2.create_integration(
+            ApiId=api, IntegrationType="AWS_PROXY", IntegrationUri=make(name), PayloadFormatVersion="2.0"
+        )["IntegrationId"]
+        for name in ("routed", "limited", "unrouted")
+    }
+    v2.create_route(ApiId=api, RouteKey="GET /a", Target=f"integrations/{ids['routed']}")
+    v2.create_route(ApiId=api, RouteKey="GET /b", Target=f"integrations/{ids['limited']}")
+    v2.create_stage(
+        ApiId=api,
+        StageName="live",
+        DefaultRouteSettings={"ThrottlingRateLimit": 100.0, "ThrottlingBurstLimit": 40},
+        RouteSettings={"GET /b": {"ThrottlingRateLimit": 5.0, "ThrottlingBurstLimit": 2}},
+    )
+
+    stage = collect("AWS::ApiGatewayV2::Stage")["hooks/live"].properties
+
+    bursts = {item["IntegrationId"]: item["BurstLimit"] for item in stage["LambdaIntegrations"]}
+    assert bursts == {ids["routed"]: 40, ids["limited"]: 2, ids["unrouted"]: None}

@@ -1,11 +1,16 @@
-"""AWS::ElasticLoadBalancingV2::LoadBalancer attributes on moto (deletion protection, cross-zone)."""
+"""AWS::ElasticLoadBalancingV2::LoadBalancer on moto: attributes (deletion protection, cross-zone) and the
+Lambda functions its target groups route to."""
 
 from __future__ import annotations
 
 from typing import Any
+from unittest.mock import ANY
 
 import boto3
+from botocore.exceptions import ClientError
 
+from relaudit.inventory import load_collector
+from relaudit.inventory.base import CollectorContext
 from tests.integration.inventory.catalog_support import collect_needing, verdicts
 
 
@@ -71,3 +76,105 @@ def test_load_balancer_deleted_after_listing_is_skipped(aws: None, factory: Any,
     )
 
     assert sorted(collect("AWS::ElasticLoadBalancingV2::LoadBalancer", page_size=None)) == ["kept"]
+
+
+def _lambda_group(elbv2: Any, name: str, function_arn: str | None) -> str:
+    arn: str = elbv2.create_target_group(Name=name, TargetType="lambda")["TargetGroups"][0]["TargetGroupArn"]
+    if function_arn:
+        elbv2.register_targets(TargetGroupArn=arn, Targets=[{"Id": function_arn}])
+    return arn
+
+
+def _forward(elbv2: Any, balancer: str, groups: list[str]) -> None:
+    """A listener forwarding to the first group and one rule per further group (moto fills each
+    group's LoadBalancerArns from them, as AWS does)."""
+    listener = elbv2.create_listener(
+        LoadBalancerArn=balancer,
+        Protocol="HTTP",
+        Port=80,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": groups[0]}],
+    )["Listeners"][0]["ListenerArn"]
+    for priority, group in enumerate(groups[1:], start=1):
+        elbv2.create_rule(
+            ListenerArn=listener,
+            Priority=priority,
+            Conditions=[{"Field": "path-pattern", "Values": [f"/{priority}"]}],
+            Actions=[{"Type": "forward", "TargetGroupArn": group}],
+        )
+
+
+FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:"
+
+
+def test_lambda_targets_of_each_load_balancer_from_one_region_wide_listing(aws: None, collect: Any, calls: Any) -> None:
+    # moto 5.2 registers Lambda targets without checking the function exists and ignores
+    # DescribeTargetGroups' page size (one page): the pagination itself is not exercised here.
+    elbv2 = boto3.client("elbv2", region_name="us-east-1")
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    zones = subnets(ec2)
+    vpc = ec2.describe_subnets(SubnetIds=zones[:1])["Subnets"][0]["VpcId"]
+    web = elbv2.create_load_balancer(Name="web", Subnets=zones)["LoadBalancers"][0]["LoadBalancerArn"]
+    elbv2.create_load_balancer(Name="plain", Subnets=zones)
+    orders = _lambda_group(elbv2, "orders", FUNCTION + "orders:live")
+    search = _lambda_group(elbv2, "search", FUNCTION + "search")
+    _lambda_group(elbv2, "unused", FUNCTION + "unused")  # no load balancer routes to it
+    instances = elbv2.create_target_group(Name="instances", Protocol="HTTP", Port=80, VpcId=vpc)["TargetGroups"][0]
+    _forward(elbv2, web, [orders, search, instances["TargetGroupArn"]])
+    seen = calls("elbv2")
+
+    docs = collect("AWS::ElasticLoadBalancingV2::LoadBalancer")
+
+    assert docs["web"].properties["LambdaTargets"] == [
+        {"TargetGroupArn": orders, "FunctionArn": FUNCTION + "orders:live"},
+        {"TargetGroupArn": search, "FunctionArn": FUNCTION + "search"},
+    ]
+    assert docs["plain"].properties["LambdaTargets"] == []
+    assert seen.count("DescribeTargetGroups") == 1
+    assert seen.count("DescribeTargetHealth") == 2, "only the lambda groups a load balancer routes to"
+
+
+def test_lambda_targets_read_only_for_the_graph(aws: None, factory: Any, calls: Any) -> None:
+    elbv2 = boto3.client("elbv2", region_name="us-east-1")
+    web = elbv2.create_load_balancer(Name="web", Subnets=subnets(boto3.client("ec2", region_name="us-east-1")))
+    _forward(elbv2, web["LoadBalancers"][0]["LoadBalancerArn"], [_lambda_group(elbv2, "fn", FUNCTION + "fn")])
+    seen = calls("elbv2")
+    docs = collect_needing(factory, "AWS::ElasticLoadBalancingV2::LoadBalancer", frozenset({"LambdaTargets"}))
+    assert seen == ["DescribeLoadBalancers", "DescribeTargetGroups", "DescribeTargetHealth"]
+    assert docs["web"].properties["LambdaTargets"] == [{"TargetGroupArn": ANY, "FunctionArn": FUNCTION + "fn"}]
+
+
+def test_a_refused_target_group_listing_costs_only_the_lambda_targets(aws: None, factory: Any) -> None:
+    elbv2 = boto3.client("elbv2", region_name="us-east-1")
+    elbv2.create_load_balancer(Name="web", Subnets=subnets(boto3.client("ec2", region_name="us-east-1")))
+
+    def denied(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "denied"}}, "DescribeTargetGroups")
+
+    factory.client("elbv2", "us-east-1").meta.events.register_first(
+        "before-call.elastic-load-balancing-v2.DescribeTargetGroups", denied
+    )
+    ctx = CollectorContext(
+        "123456789012", "us-east-1", factory.bound("us-east-1"), "aws", 2, needs=frozenset({"LambdaTargets"})
+    )
+
+    (doc,) = load_collector("AWS::ElasticLoadBalancingV2::LoadBalancer").collect(ctx)
+
+    assert "LambdaTargets" not in doc.properties
+    assert [name for name, _ in ctx.incomplete] == ["LambdaTargets"]
+
+
+def test_a_target_group_deleted_after_listing_has_no_targets(aws: None, factory: Any) -> None:
+    elbv2 = boto3.client("elbv2", region_name="us-east-1")
+    web = elbv2.create_load_balancer(Name="web", Subnets=subnets(boto3.client("ec2", region_name="us-east-1")))
+    balancer = web["LoadBalancers"][0]["LoadBalancerArn"]
+    group = _lambda_group(elbv2, "fn", FUNCTION + "fn")
+    _forward(elbv2, balancer, [group])
+
+    def gone(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "TargetGroupNotFound", "Message": "gone"}}, "DescribeTargetHealth")
+
+    factory.client("elbv2", "us-east-1").meta.events.register_first(
+        "before-call.elastic-load-balancing-v2.DescribeTargetHealth", gone
+    )
+    docs = collect_needing(factory, "AWS::ElasticLoadBalancingV2::LoadBalancer", frozenset({"LambdaTargets"}))
+    assert docs["web"].properties["LambdaTargets"] == []

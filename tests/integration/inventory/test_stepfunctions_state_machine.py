@@ -11,10 +11,12 @@ from botocore.awsrequest import AWSResponse
 
 from relaudit.catalog.evaluate import judge
 from relaudit.catalog.loader import load_catalog
-from relaudit.inventory import COLLECTORS
+from relaudit.inventory import COLLECTORS, load_collector
+from relaudit.inventory.base import CollectorContext
 from relaudit.inventory.stepfunctions_state_machine import summarize
 from relaudit.models.check import Status
 
+from .catalog_support import collect_needing
 from .lambda_support import ACCOUNT
 
 CATALOG = load_catalog(known_types=COLLECTORS)
@@ -286,3 +288,64 @@ def test_kms_encrypted_definition_costs_only_its_definition_checks(aws: None, co
     assert judged["plain"][0] is Status.FAILED
     logging_check = CATALOG.checks["stepfunctions-state-machine-logging-enabled"]
     assert judge(logging_check, machine) == (Status.PASSED, None)
+
+
+def test_task_targets_from_the_definition_only_when_read(aws: None, collect: Any, factory: Any) -> None:
+    states = boto3.client("stepfunctions", region_name="us-east-1")
+    definition = {
+        "StartAt": "Charge",
+        "States": {
+            "Charge": _task(Parameters={"FunctionName": "charge:live", "Payload.$": "$"}, Retry=RETRY, Next="Fan"),
+            "Fan": {
+                "Type": "Parallel",
+                "End": True,
+                "Branches": [
+                    {
+                        "StartAt": "Send",
+                        "States": {
+                            "Send": _task(
+                                "arn:aws:states:::sqs:sendMessage",
+                                Parameters={"QueueUrl": f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT}/jobs"},
+                                End=True,
+                            )
+                        },
+                    },
+                    {"StartAt": "Pick", "States": {"Pick": _task(Parameters={"FunctionName.$": "$.f"}, End=True)}},
+                ],
+            },
+        },
+    }
+    states.create_state_machine(name="flow", definition=json.dumps(definition), roleArn=ROLE)
+
+    machine = collect("AWS::StepFunctions::StateMachine")["flow"].properties
+
+    assert "definition" not in machine, "only the compact targets are kept"
+    assert machine["TaskTargets"] == [
+        {"Integration": "lambda:invoke", "Target": "charge:live", "Waits": True, "Attempts": 4, "States": 1},
+        {
+            "Integration": "sqs:sendMessage",
+            "Target": f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT}/jobs",
+            "Waits": False,
+            "Attempts": 1,
+            "States": 1,
+        },
+    ]
+    unread = collect_needing(factory, "AWS::StepFunctions::StateMachine", frozenset({"DefinitionSummary"}))
+    assert "TaskTargets" not in unread["flow"].properties
+
+
+@pytest.mark.parametrize(("needs", "incomplete"), [(frozenset({"TaskTargets"}), ["TaskTargets"]), (frozenset(), [])])
+def test_an_undecryptable_definition_is_a_failed_join_only_for_the_graph(
+    aws: None, factory: Any, needs: frozenset[str], incomplete: list[str]
+) -> None:
+    states = boto3.client("stepfunctions", region_name="us-east-1")
+    definition = json.dumps({"StartAt": "A", "States": {"A": _task(End=True)}})
+    secret = states.create_state_machine(name="secret", definition=definition, roleArn=ROLE)["stateMachineArn"]
+    _kms_protected(factory.client("stepfunctions", "us-east-1"), secret)
+    ctx = CollectorContext(ACCOUNT, "us-east-1", factory.bound("us-east-1"), "aws", 2, needs=needs)
+
+    (doc,) = load_collector("AWS::StepFunctions::StateMachine").collect(ctx)
+
+    assert "TaskTargets" not in doc.properties
+    assert [name for name, _ in ctx.incomplete] == incomplete
+    assert all(error.response["Error"]["Code"] == "KmsAccessDeniedException" for _, error in ctx.incomplete)
