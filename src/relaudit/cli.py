@@ -24,6 +24,7 @@ from relaudit.models.request import SECRET_FIELDS, AuditRequest
 from relaudit.policy.apply import validate_against_catalog
 from relaudit.policy.config import PolicyConfig, load_config
 from relaudit.report import html, ocsf, terminal
+from relaudit.report.graph_capture import GraphCapture, graph_check_selected
 from relaudit.report.progress import RunProgress, call_counts
 from relaudit.report.trend import DEFAULT_SINCE, Trend, load_trend, parse_since
 from relaudit.run import run
@@ -206,10 +207,13 @@ def _audit(args: argparse.Namespace) -> int:
 
         if ensure_table(factory.client("dynamodb"), request.table):
             print(f"relaudit: created table {request.table} in {factory.home_region}", file=sys.stderr)
+    # Only the HTML report draws the workload graph: other formats keep no graph past its checks.
+    graphs = GraphCapture(graph_check_selected(catalog, request.checks)) if args.format == "html" else None
     with RunProgress(lambda: call_counts(factory.limiter)) as progress:
-        result = run(request, catalog, factory, progress if progress.enabled else None)
+        result = run(request, catalog, factory, progress if progress.enabled else None, on_graph=graphs)
     trend = _audit_trend(factory, request.table) if args.format == "html" and request.table else None
-    _emit(args.output, lambda out: _report(result, args, out, trend))
+    graph = graphs.document() if graphs is not None else None
+    _emit(args.output, lambda out: _report(result, args, out, trend, graph))
     return exit_code(result, args.fail_on)
 
 
@@ -226,14 +230,20 @@ def _emit(path: Path | None, write: Callable[[TextIO], object]) -> None:
     print(f"relaudit: wrote {path}", file=sys.stderr)
 
 
-def _report(result: AuditResult, args: argparse.Namespace, out: TextIO, trend: Trend | None = None) -> None:
+def _report(
+    result: AuditResult,
+    args: argparse.Namespace,
+    out: TextIO,
+    trend: Trend | None = None,
+    graph: dict[str, Any] | None = None,
+) -> None:
     """JSON and OCSF are streamed finding by finding: at 10,000 resources the whole text is tens of MB."""
     if args.format == "json":
         local.write_result_json(result, out)
     elif args.format == "ocsf":
         ocsf.write_events(result, out)
     elif args.format == "html":
-        out.write(html.render(result, trend))
+        out.write(html.render(result, trend, graph=graph))
     else:
         terminal.render(result, out, show_passed=args.show_passed, show_not_applicable=args.show_not_applicable)
         return

@@ -17,7 +17,7 @@ from relaudit.events import request_from_event
 from relaudit.idempotency import idempotent_schedule
 from relaudit.inventory import COLLECTORS
 from relaudit.policy.source import deployed_config
-from relaudit.report.publish import publish_reports
+from relaudit.report.publish import publish_reports, report_graphs
 from relaudit.run import run
 
 if TYPE_CHECKING:
@@ -81,7 +81,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Audit as the event asks (a schedule, or an on-demand AuditRequest) and return the summary."""
     try:
         request = _with_deployed_config(request_from_event(event), event)
-        result = run(request, _catalog(), _factory(request.max_workers), deadline=_deadline(context))
+        graphs = report_graphs(_catalog(), request.checks)  # kept for the report bucket's HTML only
+        result = run(request, _catalog(), _factory(request.max_workers), deadline=_deadline(context), on_graph=graphs)
     except BadRequestError as exc:
         logger.warning("bad request", extra={"field": exc.field, "reason": exc.message})
         metrics.add_metric(name="BadRequests", unit=MetricUnit.Count, value=1)
@@ -96,7 +97,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.info("audit finished", extra={"summary": summary.model_dump(mode="json")})
     response: dict[str, Any] = {"status": summary.result, "summary": summary.model_dump(mode="json")}
     # Report bucket (template.yaml ReportBucket): HTML and OCSF reports; a failed write makes the response partial.
-    reports = publish_reports(result, _factory(request.max_workers), request.table)
+    reports = publish_reports(result, _factory(request.max_workers), request.table, graphs=graphs)
     if reports:
         response["reports"] = reports
         if "error" in reports:

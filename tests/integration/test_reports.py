@@ -16,10 +16,11 @@ import boto3
 import pytest
 
 from relaudit import cli
+from relaudit.demo import graph_workloads
 from relaudit.demo.__main__ import embedded_account
 from relaudit.demo.seed import seed
 from relaudit.models.finding import Finding
-from relaudit.report import html
+from relaudit.report import graph_svg, html
 from relaudit.report.grouping import heat_map
 from tests.support import chromium
 from tests.support.html_check import external_loads, tags
@@ -57,7 +58,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
         os.environ["AWS_ENDPOINT_URL"] = endpoint
         try:
             session = boto3.session.Session()
-            seed(lambda service, region: session.client(service, region_name=region), REGIONS)
+            make = lambda service, region: session.client(service, region_name=region)  # noqa: E731
+            seed(make, REGIONS)
+            graph_workloads.deploy(make, REGIONS[0])  # stacks whose interactions the graph checks judge
             sink = ["--sink", "dynamodb", "--table", TABLE]
             _relaudit(
                 "audit",
@@ -79,6 +82,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
             _relaudit(
                 "audit", "--regions", regions, "--table", TABLE, "--format", "html", "--output", out / "report.html"
             )
+            _relaudit("graph", "--regions", regions, "--format", "json", "--output", out / "graph.json")
             for fmt, name in (("json", "trend.json"), ("table", "trend.txt"), ("html", "trend.html")):
                 _relaudit("report", "--table", TABLE, "--since", "1d", "--format", fmt, "--output", out / name)
         finally:
@@ -122,6 +126,33 @@ def test_html_report_renders_in_headless_chromium_with_content(runs: Runs, tmp_p
     fill = html.heat_fill(worst.share)
     rgb = tuple(int(fill[i : i + 2], 16) for i in (1, 3, 5))
     assert colours[rgb] > 500, f"the heat map's {fill} cell ({worst.service} in {worst.region}) is not on screen"
+
+
+def test_html_report_has_a_scorecard_per_workload_and_draws_failing_resources_marked(runs: Runs) -> None:
+    graph = json.loads(runs.read("graph.json"))
+    page = runs.read("report.html")
+    section = page[page.index('<section id="workloads">') : page.index('<section id="failed">')]
+    cards = re.findall(r'<tr class="scorecard" data-workload="([^"]+)">', section)
+    assert sorted(cards) == sorted(w["id"] for w in graph["workloads"]), "one scorecard per workload of the graph"
+    drawn = set(re.findall(r'aria-label="resources of workload (.+?) and how they interact"', section))
+    assert {"shop-api", "billing", "jobs", "fulfilment"} <= drawn, "the failing stacks are drawn"
+    failed = {f.resource_arn for f in _findings(runs.run2) if f.status == "FAILED"}
+    marked = {arn: role for role, arn in re.findall(r'<g class="node (\w+) failing" data-arn="([^"]+)">', section)}
+    plain = set(re.findall(r'<g class="node \w+" data-arn="([^"]+)">', section))
+    assert set(marked) <= failed and not plain & failed, "a box is marked failing exactly when a finding failed it"
+    by_name = {w["name"]: w for w in graph["workloads"]}
+    for name in ("shop-api", "billing", "jobs"):
+        members = set(by_name[name]["nodes"])
+        assert members & failed and members & failed <= set(marked), f"{name}'s failing resources are marked"
+
+
+@pytest.mark.skipif(chromium.binary() is None, reason="chromium is not installed (Debian package: chromium)")
+def test_the_worst_workloads_drawing_renders_with_its_failing_boxes_on_screen(runs: Runs, tmp_path: Path) -> None:
+    rendered = chromium.render(runs.out / "report.html", tmp_path, width=1100, height=3000)
+    assert rendered.console == [] and rendered.page_requests == []
+    _, colours = colour_share(rendered.screenshot)
+    failing_fill = tuple(int(graph_svg.FAILING.fill[i : i + 2], 16) for i in (1, 3, 5))
+    assert colours[failing_fill] > 2000, "the worst workload's failing boxes are drawn in the browser"
 
 
 @pytest.mark.skipif(chromium.binary() is None, reason="chromium is not installed (Debian package: chromium)")

@@ -9,8 +9,9 @@ from relaudit.models.check import Status
 from relaudit.report import html
 from relaudit.report.grouping import heat_map
 from relaudit.report.trend import CheckResolution, RunPoint, Trend
+from tests.support.graph_document import CHECK, GraphDocument, arn, on
 from tests.support.html_check import external_loads, tags
-from tests.support.report_data import finding, mixed, result
+from tests.support.report_data import ACCOUNT, finding, mixed, result
 
 
 def _trend() -> Trend:
@@ -83,3 +84,39 @@ def test_trend_only_report_renders_without_a_result() -> None:
     assert 'id="trend"' in page and 'id="heatmap"' not in page
     empty = html.render(trend=Trend(table="findings", since="2026-11-07T00:00:00.000Z"))
     assert "No run recorded in this period." in empty and "No failing finding was resolved" in empty
+
+
+def _workloads(page: str) -> str:
+    return page[page.index('<section id="workloads">') : page.index('<section id="failed">')]
+
+
+def test_workload_section_has_scorecards_worst_first_and_a_drawing_with_failing_resources_marked() -> None:
+    graph = GraphDocument().workload("clean", ["ok"]).workload("shop", ["api", "pricing"]).edge("api", "pricing")
+    findings = [on(arn("api"), Status.FAILED, severity="HIGH"), on(arn("pricing"), Status.PASSED)]
+    findings.append(on(arn("ok"), Status.PASSED))
+    section = _workloads(html.render(result(findings), graph=graph.as_dict()))
+    rows = re.findall(r'<tr class="scorecard" data-workload="[^"]+/(\w+)/1">', section)
+    assert rows == ["shop", "clean"], "worst first"
+    drawings = re.findall(r'aria-label="resources of workload (\w+) and how they interact"', section)
+    assert drawings == ["shop", "clean"]
+    marked = re.findall(r'<g class="node member (failing|unknown)" data-arn="([^"]+)">', section)
+    assert marked == [("failing", arn("api"))]
+    assert len(re.findall(r'<path class="edge sync"', section)) == 1
+    assert f"FAILED: {CHECK}" in section, "the failing box's tooltip names the check"
+
+
+def test_names_from_the_account_are_escaped_in_the_drawing() -> None:
+    graph = GraphDocument().workload('<script>alert("w")</script>', ["api"])
+    graph.nodes[0]["name"] = "<img src=x onerror=alert(1)>"
+    page = html.render(result([on(arn("api"), Status.FAILED)]), graph=graph.as_dict())
+    assert "<script>" not in page and "<img" not in page and "&lt;img src=x" in page
+    assert external_loads(page) == []
+
+
+def test_without_a_graph_check_the_page_says_so_and_an_account_without_a_graph_is_named() -> None:
+    page = html.render(result(mixed()))
+    assert "No graph check was selected" in _workloads(page) and "workload-graph" not in page
+    other = GraphDocument().workload("shop", ["api"], account="210987654321").as_dict()
+    section = _workloads(html.render(result(mixed(), accounts=[ACCOUNT, "210987654321"]), graph=other))
+    assert f"No workload graph for account {ACCOUNT}: nothing to draw." in section
+    assert "No workload graph for account 210987654321" not in section

@@ -553,7 +553,7 @@ def _store(doc: ResourceDocument) -> Iterable[Fact]:
     yield Node(doc.arn, doc.resource_type, doc.name, doc.region, doc.account_id, aliases)
 
 
-# Types whose redundancy checks carry a blast radius: nodes when their documents pass by.
+# Types whose redundancy checks carry a blast radius: nodes of the graph, with their endpoints.
 STORE_TYPES = (
     "AWS::AmazonMQ::Broker",
     "AWS::AutoScaling::AutoScalingGroup",
@@ -570,7 +570,9 @@ STORE_TYPES = (
 )
 TAGS_TYPE = "AWS::ResourceGroupsTaggingAPI::TaggedResources"
 # The resource types the graph is built from: collected whenever a selected check reads the graph.
-SOURCE_TYPES = tuple(sorted((*EXTRACTORS, TAGS_TYPE)))
+# The stores too, whatever checks are selected: a function's environment can name one (a data edge a
+# shared-store check counts), and `relaudit graph` then shows the graph an audit judges.
+SOURCE_TYPES = tuple(sorted((*EXTRACTORS, TAGS_TYPE, *STORE_TYPES)))
 
 
 def facts_of(doc: ResourceDocument, workload_tag: str | None = None) -> list[Fact]:

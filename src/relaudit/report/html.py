@@ -1,9 +1,10 @@
 """The self-contained HTML report: one file with its styles and SVG pictures inline, and nothing to
 fetch (no script, stylesheet, font or image from elsewhere), rendered from a Jinja2 template.
 
-It holds the summary, the services x regions heat map of the failed share, the failed and unknown
-findings grouped by check with remediation and references, the passed checks counted, the coverage
-gaps, and the trend (runs chart, mean time to resolve per check) when one is given.
+It holds the summary, the services x regions heat map of the failed share, the per-workload
+scorecards and each workload's graph (when a graph check ran), the failed and unknown findings
+grouped by check with remediation and references, the passed checks counted, the coverage gaps, and
+the trend (runs chart, mean time to resolve per check) when one is given.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from relaudit import __version__
+from relaudit.report import graph_svg
+from relaudit.report.graph_layout import MAX_NODES
 from relaudit.report.grouping import (
     ATTENTION,
     FAILED,
@@ -28,8 +31,11 @@ from relaudit.report.grouping import (
     suppression_note,
 )
 from relaudit.report.trend import human_duration
+from relaudit.report.workload_section import MAX_DRAWINGS, workload_section
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from relaudit.models.finding import AuditResult
     from relaudit.report.trend import Trend
 
@@ -144,11 +150,17 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(heat_fill=heat_fill, ink_on=ink_on, duration=human_duration, suppression=suppression_note)
-    env.globals.update(status_colour=lambda s: STATUS_COLOUR.get(s, OTHER_COLOUR))
+    env.globals.update(
+        status_colour=lambda s: STATUS_COLOUR.get(s, OTHER_COLOUR),
+        graph_svg=graph_svg.svg,
+        graph_legend=graph_svg.legend,
+        max_nodes=MAX_NODES,
+        max_drawings=MAX_DRAWINGS,
+    )
     return env
 
 
-def _result_context(result: AuditResult) -> dict[str, Any]:
+def _result_context(result: AuditResult, graph: Mapping[str, Any] | None) -> dict[str, Any]:
     groups = group_by_check(result.findings)
     attention = [g for g in groups if g.status in ATTENTION]
     passed = [g for g in groups if g.status == PASSED]
@@ -163,11 +175,15 @@ def _result_context(result: AuditResult) -> dict[str, Any]:
         "heat": heat_map(result.findings),
         "heat_layout": HeatLayout(),
         "gaps": result.coverage_gaps,
+        "workloads": workload_section(graph, result),
     }
 
 
 def render(
-    result: AuditResult | None = None, trend: Trend | None = None, generated_at: dt.datetime | None = None
+    result: AuditResult | None = None,
+    trend: Trend | None = None,
+    generated_at: dt.datetime | None = None,
+    graph: Mapping[str, Any] | None = None,
 ) -> str:
     """The HTML report of ``result`` and/or ``trend`` as one self-contained document.
 
@@ -175,6 +191,9 @@ def render(
         result: An audit's result (None for a trend-only report, ``relaudit report``).
         trend: The runs recorded in the findings table (None: no trend section).
         generated_at: When the report was made (default now).
+        graph: The run's workload graph as `relaudit graph` prints it (``nodes``, ``edges``,
+            ``workloads``; see relaudit.report.graph_capture), or None when no graph check was
+            selected: the page then says so instead of drawing scorecards and graphs.
     """
     context: dict[str, Any] = {
         "version": __version__,
@@ -184,5 +203,5 @@ def render(
         "chart": trend_chart(trend) if trend is not None and trend.runs else None,
     }
     if result is not None:
-        context.update(_result_context(result))
+        context.update(_result_context(result, graph))
     return _environment().get_template(TEMPLATE).render(context)

@@ -4,7 +4,8 @@ report bucket (``RELAUDIT_REPORT_BUCKET``, set by template.yaml's ReportBucket p
 Keys: ``reports/<run id>/report.html`` and ``reports/<run id>/findings.ocsf.json``; every object is
 written with SSE-S3 (the bucket also encrypts by default and expires ``reports/`` by its lifecycle
 rule). A report that cannot be written is logged and returned as an error, never raised: the
-findings are already delivered and the run's summary stands.
+findings are already delivered and the run's summary stands. The HTML draws the run's workload graph
+when a graph check ran (:func:`report_graphs` makes the ``run(on_graph=...)`` callback that keeps it).
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from relaudit.report import html, ocsf
+from relaudit.report.graph_capture import GraphCapture, graph_check_selected
 from relaudit.report.trend import DEFAULT_SINCE, load_trend, parse_since
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from relaudit.aws import ClientFactory
+    from relaudit.catalog.loader import Catalog
     from relaudit.models.finding import AuditResult
     from relaudit.report.trend import Trend
 
@@ -46,10 +49,28 @@ def report_keys(run_id: str) -> dict[str, str]:
     return {"html": f"{PREFIX}{run_id}/report.html", "ocsf": f"{PREFIX}{run_id}/findings.ocsf.json"}
 
 
-def write_reports(result: AuditResult, client: Any, bucket: str, trend: Trend | None = None) -> dict[str, str]:
+def report_bucket(env: Mapping[str, str] | None = None) -> str:
+    """The stack's report bucket ("" when the stack has none)."""
+    return (env if env is not None else os.environ).get(REPORT_BUCKET_ENV, "")
+
+
+def report_graphs(catalog: Catalog, requested: list[str], env: Mapping[str, str] | None = None) -> GraphCapture | None:
+    """The ``on_graph`` callback that keeps the run's graph for the HTML report; None without a report
+    bucket (no report, so no graph is kept past its checks).
+
+    Raises:
+        BadRequestError: A requested check id is not in the catalog.
+    """
+    return GraphCapture(graph_check_selected(catalog, requested)) if report_bucket(env) else None
+
+
+def write_reports(
+    result: AuditResult, client: Any, bucket: str, trend: Trend | None = None, graph: Mapping[str, Any] | None = None
+) -> dict[str, str]:
     """Write the HTML report and the OCSF events of ``result`` to ``bucket``.
 
     The OCSF array is spooled to a temporary file, not held in memory (about 1.5 KB per event).
+    ``graph`` is the run's workload graph (None: no graph check was selected).
 
     Returns:
         ``{"html": "s3://...", "ocsf": "s3://..."}``.
@@ -58,7 +79,7 @@ def write_reports(result: AuditResult, client: Any, bucket: str, trend: Trend | 
         ClientError, BotoCoreError: A write failed (after botocore's retries).
     """
     keys = report_keys(result.summary.run_id or "unrecorded")
-    page = html.render(result, trend).encode()
+    page = html.render(result, trend, graph=graph).encode()
     client.put_object(
         Bucket=bucket,
         Key=keys["html"],
@@ -79,17 +100,21 @@ def write_reports(result: AuditResult, client: Any, bucket: str, trend: Trend | 
 
 
 def publish_reports(
-    result: AuditResult, factory: ClientFactory, table: str | None, env: Mapping[str, str] | None = None
+    result: AuditResult,
+    factory: ClientFactory,
+    table: str | None,
+    env: Mapping[str, str] | None = None,
+    graphs: GraphCapture | None = None,
 ) -> dict[str, str]:
     """The handler's step: write the reports when the stack has a report bucket.
 
     The HTML holds the trend of the last 30 days when the run has a table (a trend that cannot be
-    read is left out and logged).
+    read is left out and logged), and the workload graph ``graphs`` kept (see :func:`report_graphs`).
 
     Returns:
         ``{}`` without a bucket; the objects' URLs; or ``{"error": code}`` when a write failed.
     """
-    bucket = (env if env is not None else os.environ).get(REPORT_BUCKET_ENV, "")
+    bucket = report_bucket(env)
     if not bucket:
         return {}
     trend = None
@@ -99,7 +124,8 @@ def publish_reports(
         except (ClientError, BotoCoreError) as exc:
             logger.warning("trend not read; report written without it", extra={"table": table, "error": _code(exc)})
     try:
-        written = write_reports(result, factory.client("s3"), bucket, trend)
+        graph = graphs.document() if graphs is not None else None
+        written = write_reports(result, factory.client("s3"), bucket, trend, graph)
     except (ClientError, BotoCoreError) as exc:
         logger.error("reports not written", extra={"bucket": bucket, "error": _code(exc)})
         return {"error": _code(exc)}
