@@ -1,9 +1,11 @@
-"""The organization fan-out's steps: list the (account, region) items, audit one, record the run.
+"""The organization fan-out's steps: list the items, audit one, record the run.
 
 The Step Functions state machine (template.yaml, org mode) runs them: the list step's output is
-the state a Distributed Map iterates over (``items``), each item is audited by :func:`audit_item`
-through the same :func:`relaudit.run.run` as the CLI, and :func:`record_org_run` writes the run
-record from the items' records. Each item records itself in the findings table (pk
+the state a Distributed Map iterates over (``items``: one per (account, region), or, when a graph
+check is selected, one per account over all its regions, region ``*``: the account's workload graph
+spans them), each item is audited by :func:`audit_item` through the same engine
+as the CLI (:func:`relaudit.run.audit`), and :func:`record_org_run` writes the run record from the
+items' records. Each item records itself in the findings table (pk
 ``ORGRUN#<run id>``, sk ``ITEM#<account>#<region>``, TTL 30 days); an item whose Lambda failed
 every retry is recorded by the state machine itself (``status`` failed, with the error).
 """
@@ -27,7 +29,7 @@ from relaudit.credentials import assume_now
 from relaudit.errors import BadRequestError, RelauditError
 from relaudit.events import ENV_PREFIX, is_scheduled, request_from_event
 from relaudit.models.coverage import ALL, CoverageGap
-from relaudit.models.org import MAX_STATE_BYTES, FinalizeStep, ItemStep, ListStep, OrgPlan, OrgTarget
+from relaudit.models.org import ACCOUNT_ITEM, MAX_STATE_BYTES, FinalizeStep, ItemStep, ListStep, OrgPlan, OrgTarget
 from relaudit.models.request import SECRET_FIELDS, AuditRequest, shown
 from relaudit.org import MemberFactories, account_gaps, select_accounts
 from relaudit.plan import Plan, make_plan, select_checks
@@ -220,7 +222,9 @@ def plan_org_run(
             in Step Functions' 256 KiB state.
     """
     started = parse_iso(step.execution_start)
-    select_checks(catalog, request.checks)  # a bad check id fails here, not in every item
+    selected = select_checks(catalog, request.checks)  # a bad check id fails here, not in every item
+    # The workload graph spans an account's regions: with a graph check, each account is one item.
+    per_account = any(check.definition.graph for check in selected)
     accounts = select_accounts(request, factory)
     factories = {account: members.get(account) for account in accounts}  # sessions made on this thread
     items: list[OrgTarget] = []
@@ -236,7 +240,10 @@ def plan_org_run(
                 logger.warning("account not audited", extra={"account_id": account, "error": error_code(exc)})
                 gaps.extend(account_gaps(account, request.regions, exc))
                 continue
-            items.extend(OrgTarget(account=account, region=region) for region in plan.regions)
+            if per_account and plan.regions:
+                items.append(OrgTarget(account=account, region=ACCOUNT_ITEM, regions=list(plan.regions)))
+            elif not per_account:
+                items.extend(OrgTarget(account=account, region=region) for region in plan.regions)
     expires = started + ITEM_TTL
     org_plan = OrgPlan(
         run_id=org_run_id(step.execution_id, started),
@@ -244,7 +251,7 @@ def plan_org_run(
         sinks=request.sinks,
         started_at=iso(started),
         accounts=accounts,
-        regions=sorted({item.region for item in items} | set(request.regions)),
+        regions=sorted({region for item in items for region in item.regions or [item.region]} | set(request.regions)),
         items=items,
         gaps=gaps,
         max_concurrency=settings.max_concurrency,
@@ -285,10 +292,11 @@ def audit_item(
     options: DeliveryOptions | None = None,
     config: PolicyConfig | None = None,
 ) -> dict[str, Any]:
-    """The item step: audit one account in one region and record the item.
+    """The item step: audit one account in one region (or, an account item, in all the regions it
+    lists) and record the item.
 
-    The item goes straight to the audit engine (:func:`relaudit.run.audit`) with its one
-    (account, region) scope: no planning again (the list step identified the account and its
+    The item goes straight to the audit engine (:func:`relaudit.run.audit`) with its scopes: no
+    planning again (the list step identified the account and its
     regions), no run record (the last step writes the org run's). The account's role is assumed
     (refused: a gap for this item only); its findings go to its own Security Hub with its own
     credentials and to the central findings table.
@@ -308,17 +316,22 @@ def audit_item(
         region and the number of coverage gaps.
     """
     target = step.target()
-    request = AuditRequest(
-        regions=[target.region], checks=step.checks, sinks=step.sinks, table=table, config=config or PolicyConfig()
-    )
+    regions = target.regions if target.is_account_item else [target.region]
     checks = select_checks(catalog, step.checks)
+    request = AuditRequest(
+        regions=regions,
+        checks=step.checks,
+        sinks=step.sinks,
+        table=table,
+        config=config or PolicyConfig(),
+    )
     member = members.get(target.account)
 
     def plan_item() -> Target:
         # The list step planned the account already (its identity and regions): assume its role
-        # now, so a refusal is this item's (account, region, "*") gap rather than one per unit.
+        # now, so a refusal is one gap per region of this item rather than one per unit.
         assume_now(member.session)
-        return Target(Plan(target.account, members.partition, (target.region,), checks), member)
+        return Target(Plan(target.account, members.partition, tuple(regions), checks), member)
 
     result = audit(
         request,

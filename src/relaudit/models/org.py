@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from relaudit.models.coverage import CoverageGap
 from relaudit.models.request import ACCOUNT_RE, CHECK_ID_RE, REGION_RE, SinkName, shown
@@ -13,6 +13,9 @@ from relaudit.models.request import ACCOUNT_RE, CHECK_ID_RE, REGION_RE, SinkName
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}\Z")
 # Step Functions passes at most 256 KiB between states; the list step's output carries every item.
 MAX_STATE_BYTES = 256 * 1024
+# The region of an account item: the whole account, all its regions at once (a run with a graph
+# check: the workload graph spans regions); its record's key is ITEM#<account>#*.
+ACCOUNT_ITEM = "*"
 
 
 class _Payload(BaseModel):
@@ -31,14 +34,39 @@ def _region(value: str) -> str:
     return value
 
 
-class OrgTarget(_Payload):
-    """One Map item: audit one account in one region."""
+def _item_region(value: str) -> str:
+    return value if value == ACCOUNT_ITEM else _region(value)
+
+
+class _ItemScope(_Payload):
+    """Which (account, region) an item audits: one region, or (region ``*``, an account item) all the
+    account's ``regions``, as a run with a graph check has it (the workload graph spans regions)."""
 
     account: str
     region: str
+    regions: list[str] = Field(default_factory=list, max_length=64)  # the account item's; [] otherwise
 
     _valid_account = field_validator("account")(_account)
-    _valid_region = field_validator("region")(_region)
+    _valid_region = field_validator("region")(_item_region)
+
+    @field_validator("regions")
+    @classmethod
+    def _regions_of_the_account_item(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        for name in value:
+            _region(name)
+        region = info.data.get("region")  # absent when it failed its own validation
+        if region is not None and (region == ACCOUNT_ITEM) != bool(value):
+            raise ValueError(f"listed for, and only for, an item of region '{ACCOUNT_ITEM}' (the whole account)")
+        return value
+
+    @property
+    def is_account_item(self) -> bool:
+        """Whether this item is the whole account (all its regions)."""
+        return self.region == ACCOUNT_ITEM
+
+
+class OrgTarget(_ItemScope):
+    """One Map item: audit one account in one region, or in all its regions (region ``*``)."""
 
 
 class _RunScope(_Payload):
@@ -91,20 +119,15 @@ class OrgPlan(_RunScope):
     map_error: dict[str, Any] | None = None
 
 
-class ItemStep(_RunScope):
+class ItemStep(_ItemScope, _RunScope):
     """One Map item as the state machine's ItemSelector sends it to the item step."""
 
     step: Literal["item"] = "item"
-    account: str
-    region: str
     expires_at: int
 
-    _valid_account = field_validator("account")(_account)
-    _valid_region = field_validator("region")(_region)
-
     def target(self) -> OrgTarget:
-        """The (account, region) this item audits (validated)."""
-        return OrgTarget(account=self.account, region=self.region)
+        """The item this step audits (validated)."""
+        return OrgTarget(account=self.account, region=self.region, regions=self.regions)
 
 
 class FinalizeStep(_RunScope):

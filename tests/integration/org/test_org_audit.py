@@ -413,3 +413,99 @@ def test_an_item_goes_to_the_engine_without_planning_again(org: Org, org_env: di
     assert "sts.GetCallerIdentity" not in calls and "ec2.DescribeRegions" not in calls
     assert any(not name.startswith("sts.") for name in calls), "the member's scope was read"
     _assert_audited(org, account)
+
+
+OTHER_REGION = "eu-west-1"
+LOOP_CHECK = "lambda-function-no-recursive-loop"
+
+
+def _cross_region_loop(org: Org, account: str) -> str:
+    """A function in OTHER_REGION subscribed to a topic in REGION, whose role may publish to that
+    topic: a loop only a graph spanning both regions sees. Returns the function's ARN."""
+    member = org.factories[account]
+    topic = member.client("sns", REGION).create_topic(Name="xr-events")["TopicArn"]
+    iam = member.client("iam")
+    assume = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    role = iam.create_role(RoleName="xr-handler", AssumeRolePolicyDocument=json.dumps(assume))["Role"]["Arn"]
+    publish = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sns:Publish", "Resource": topic}]}
+    iam.put_role_policy(RoleName="xr-handler", PolicyName="publish", PolicyDocument=json.dumps(publish))
+    function = member.client("lambda", OTHER_REGION).create_function(
+        FunctionName="xr-handler",
+        Runtime="python3.12",
+        Role=role,
+        Handler="index.handler",
+        Code={"ZipFile": _zip("def handler(event, context):\n    return event\n")},
+    )["FunctionArn"]
+    member.client("sns", REGION).subscribe(TopicArn=topic, Protocol="lambda", Endpoint=function)
+    return str(function)
+
+
+def _zip(source: str) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.py", source)
+    return buffer.getvalue()
+
+
+def test_with_a_graph_check_each_account_is_one_item_over_all_its_regions(
+    org: Org, org_env: dict[str, str], lambda_context: FakeLambdaContext
+) -> None:
+    account = org.members[2]
+    function = _cross_region_loop(org, account)
+    execution = _execution(lambda_context)
+    checks = [*CHECKS, LOOP_CHECK]
+    request = {
+        "regions": [REGION, OTHER_REGION],
+        "checks": checks,
+        "sinks": ["dynamodb"],
+        "include_accounts": [account],
+    }
+    output = execution.run(statemachine.definition(TABLE), request)
+
+    # One item for the account: every check over both regions (the graph spans them).
+    items = [(p["account"], p["region"], sorted(p["regions"])) for p in execution.payloads["AuditItem"]]
+    assert items == [(account, "*", sorted((REGION, OTHER_REGION)))]
+    assert output["status"] == "complete"
+    assert output["summary"]["items"] == {"total": 1, "complete": 1, "partial": 0, "failed": 0, "not_run": 0}
+
+    # The loop crosses regions: found, on the function, with its path through the other region's topic.
+    far = {(f["check_id"], f["resource_arn"]): f for f in _table().current(account, OTHER_REGION)}
+    loop = far[(LOOP_CHECK, function)]
+    assert loop["status"] == "FAILED"
+    assert any(":sns:us-east-1:" in hop for hop in loop["path"] or [])
+    # The other checks are judged as in a region item: the planted verdicts stand.
+    near = _verdicts(_table().current(account, REGION))
+    expected = org.expected(account)
+    assert {key: near.get(key) for key in expected} == expected
+    records = fanout_records(execution.payloads["AuditItem"][0]["run_id"])  # (the module's runs share an id)
+    assert records[(account, "*")]["findings"]["FAILED"] == sum(
+        f["status"] == "FAILED" for region in (REGION, OTHER_REGION) for f in _table().current(account, region)
+    )
+
+
+def fanout_records(run_id: str) -> dict[tuple[str, str], dict[str, Any]]:
+    from relaudit.fanout import read_item_records
+
+    return read_item_records(boto3.client("dynamodb", region_name=REGION), TABLE, run_id)
+
+
+def test_an_account_item_that_fails_every_retry_is_a_gap_of_the_whole_account(
+    org: Org, org_env: dict[str, str], lambda_context: FakeLambdaContext
+) -> None:
+    crashed, healthy = org.members[0], org.members[1]
+    execution = _execution(lambda_context, crash=crashed)
+    request = {"regions": [REGION], "checks": [*CHECKS, LOOP_CHECK], "include_accounts": [crashed, healthy]}
+    output = execution.run(statemachine.definition(TABLE), request | {"sinks": ["dynamodb"]})
+
+    assert output["status"] == "partial"
+    assert output["summary"]["items"] == {"total": 2, "complete": 1, "partial": 0, "failed": 1, "not_run": 0}
+    gaps = [(g["account_id"], g["region"], g["resource_type"]) for g in output["summary"]["coverage_gaps"]]
+    assert gaps == [(crashed, "*", "*")], "the account item's failure is the whole account's gap"

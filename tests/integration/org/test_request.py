@@ -134,9 +134,9 @@ def test_org_settings_name_the_bad_variable(env: dict[str, str], field: str) -> 
     assert caught.value.field == field
 
 
-@pytest.mark.parametrize("name", ["list", "item", "finalize"])
+@pytest.mark.parametrize("name", ["list", "item", "account-item", "finalize"])
 def test_every_org_event_file_is_a_valid_step_payload(name: str) -> None:
-    assert step_from_event(load_event(f"org/{name}")).step == name
+    assert step_from_event(load_event(f"org/{name}")).step == name.removeprefix("account-")
 
 
 def test_bad_step_payloads_name_the_field(caplog: pytest.LogCaptureFixture) -> None:
@@ -145,6 +145,9 @@ def test_bad_step_payloads_name_the_field(caplog: pytest.LogCaptureFixture) -> N
         ({"step": "item"}, "run_id: Field required"),
         (load_event("org/item") | {"region": "us-east-1\n"}, "region: 'us-east-1\\n' is not a region name"),
         (load_event("org/item") | {"extra": 1}, "extra: unknown field"),
+        (load_event("org/item") | {"regions": ["us-east-1"]}, "regions: listed for, and only for"),
+        (load_event("org/account-item") | {"regions": []}, "regions: listed for, and only for"),
+        (load_event("org/account-item") | {"regions": ["mars-1"]}, "regions: 'mars-1' is not a region name"),
         (load_event("org/finalize") | {"items": [{"account": "1", "region": "us-east-1"}]}, "items.0.account:"),
         ([], "event: must be a JSON object"),
     ]

@@ -310,10 +310,17 @@ def test_org_parameter_patterns_accept_what_the_request_model_accepts(
     assert not allowed.fullmatch(bad) and not pattern.match(bad)
 
 
-def test_the_list_steps_state_fits_step_functions_payload_limit_for_200_accounts_and_17_regions() -> None:
+@pytest.mark.parametrize("per_account", [False, True], ids=["per-region-items", "account-items"])
+def test_the_list_steps_state_fits_step_functions_payload_limit_for_200_accounts_and_17_regions(
+    per_account: bool,
+) -> None:
     regions = [f"{area}-{n}" for area in ("us-east", "eu-west", "ap-southeast", "ca-central") for n in (1, 2, 3, 4)]
     regions.append("ap-northeast-3")
-    items = [{"account": f"{100000000000 + a}", "region": r} for a in range(200) for r in regions]
+    accounts = [f"{100000000000 + a}" for a in range(200)]
+    if per_account:  # a run with a graph check: one item per account, listing its regions
+        items: list[dict[str, Any]] = [{"account": a, "region": "*", "regions": regions} for a in accounts]
+    else:
+        items = [{"account": a, "region": r, "regions": []} for a in accounts for r in regions]
     finalize = {k: v for k, v in load_event("org/finalize").items() if k != "step"}
     plan = OrgPlan.model_validate(
         finalize
@@ -325,5 +332,5 @@ def test_the_list_steps_state_fits_step_functions_payload_limit_for_200_accounts
             "expires_at": 1,
         }
     )
-    assert len(plan.items) == 3400
+    assert len(plan.items) == (200 if per_account else 3400)
     assert len(plan.model_dump_json()) < 0.9 * 256 * 1024, "the list step refuses a state this big"
