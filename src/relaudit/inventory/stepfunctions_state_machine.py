@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from relaudit.aws import error_code
 from relaudit.inventory import shapes
 from relaudit.inventory.base import CollectorContext, document, paginate
 
@@ -303,15 +304,15 @@ def _describe(states: Any, arn: str) -> tuple[dict[str, Any], ClientError | None
     try:
         return states.describe_state_machine(stateMachineArn=arn), None
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "StateMachineDoesNotExist":
+        if error_code(exc) == "StateMachineDoesNotExist":
             return None
-        if exc.response.get("Error", {}).get("Code") not in _KMS_CODES:
+        if error_code(exc) not in _KMS_CODES:
             raise
         refused = exc
     try:
         machine = states.describe_state_machine(stateMachineArn=arn, includedData="METADATA_ONLY")
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "StateMachineDoesNotExist":
+        if error_code(exc) == "StateMachineDoesNotExist":
             return None
         raise
     return machine, refused
@@ -346,7 +347,7 @@ def collect(ctx: CollectorContext) -> Iterator[ResourceDocument]:
             if wants_targets:
                 properties["TaskTargets"] = None if parsed is None else task_targets(parsed)
         else:
-            code = refused.response.get("Error", {}).get("Code")
+            code = error_code(refused)
             why = f"{code}: the definition is encrypted with a KMS key the audit role cannot decrypt with"
             properties[UNAVAILABLE] = {"DefinitionSummary": why}
             if wants_targets:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from relaudit.aws import error_code
 from relaudit.report import html, ocsf
 from relaudit.report.graph_capture import GraphCapture, graph_check_selected
 from relaudit.report.trend import DEFAULT_SINCE, load_trend, parse_since
@@ -36,12 +37,6 @@ IAM_ACTIONS = frozenset({"s3:PutObject"})
 REPORT_BUCKET_ENV = "RELAUDIT_REPORT_BUCKET"
 PREFIX = "reports/"
 ENCRYPTION = "AES256"
-
-
-def _code(exc: Exception) -> str:
-    if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code") or "ClientError")
-    return type(exc).__name__
 
 
 def report_keys(run_id: str) -> dict[str, str]:
@@ -122,12 +117,13 @@ def publish_reports(
         try:
             trend = load_trend(factory.client("dynamodb"), table, parse_since(DEFAULT_SINCE))
         except (ClientError, BotoCoreError) as exc:
-            logger.warning("trend not read; report written without it", extra={"table": table, "error": _code(exc)})
+            why = {"table": table, "error": error_code(exc)}
+            logger.warning("trend not read; report written without it", extra=why)
     try:
         graph = graphs.document() if graphs is not None else None
         written = write_reports(result, factory.client("s3"), bucket, trend, graph)
     except (ClientError, BotoCoreError) as exc:
-        logger.error("reports not written", extra={"bucket": bucket, "error": _code(exc)})
-        return {"error": _code(exc)}
+        logger.error("reports not written", extra={"bucket": bucket, "error": error_code(exc)})
+        return {"error": error_code(exc)}
     logger.info("reports written", extra=written)
     return written
