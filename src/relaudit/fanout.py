@@ -209,7 +209,8 @@ def plan_org_run(
     *,
     settings: OrgSettings,
 ) -> OrgPlan:
-    """The list step: every (account, region) item of the run, and the accounts that cannot be audited.
+    """The list step: every item of the run (one per account with a graph check selected, else one
+    per (account, region)), and the accounts that cannot be audited.
 
     Accounts come from Organizations (active only) or the request's list, narrowed by include and
     exclude. Each account is planned as a single-account run would be, on its own credentials
@@ -261,7 +262,7 @@ def plan_org_run(
     size = len(org_plan.model_dump_json())
     if size > MAX_STATE_BYTES * 0.9:
         raise RelauditError(
-            f"{len(items)} (account, region) items need {size} bytes, over 90% of Step Functions' "
+            f"{len(items)} items need {size} bytes, over 90% of Step Functions' "
             f"{MAX_STATE_BYTES}-byte state: narrow the run (regions, include or exclude accounts)"
         )
     logger.info("org run planned", extra={"run_id": org_plan.run_id, "accounts": len(accounts), "items": len(items)})
