@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from relaudit.demo.seed import ClientMaker, Planted
+from relaudit.demo.seed import ClientMaker, Planted, throttle_stage
 
 _CODE = {"ZipFile": "def handler(event, context):\n    return event\n"}
 _ASSUME = {
@@ -400,14 +400,7 @@ def _fulfilment_beside_the_stack(client: ClientMaker, region: str, prefix: str) 
     apigw = client("apigateway", region)
     (api,) = [a["id"] for a in apigw.get_rest_apis()["items"] if a["name"] == f"{prefix}fulfil"]
     apigw.create_deployment(restApiId=api, stageName="prod")
-    apigw.update_stage(
-        restApiId=api,
-        stageName="prod",
-        patchOperations=[
-            {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "50"},
-            {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": "20"},
-        ],
-    )
+    throttle_stage(apigw, api, "prod", rate=50, burst=20)
     lam = client("lambda", region)
     pack = lam.get_function(FunctionName=f"{prefix}pack")["Configuration"]
     queue_url = client("sqs", region).get_queue_url(QueueName=f"{prefix}shipments")["QueueUrl"]

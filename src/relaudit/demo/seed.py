@@ -242,14 +242,7 @@ class _Seeder:
             deployment = apigw.create_deployment(restApiId=api)["id"]
             apigw.create_stage(restApiId=api, stageName="prod", deploymentId=deployment)
             if throttled:
-                apigw.update_stage(
-                    restApiId=api,
-                    stageName="prod",
-                    patchOperations=[
-                        {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "100"},
-                        {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": "50"},
-                    ],
-                )
+                throttle_stage(apigw, api, "prod", rate=100, burst=50)
             self.plant("apigateway-stage-throttling-configured", f"{name}/prod", "PASSED" if throttled else "FAILED")
         v2 = self.client("apigatewayv2", self.region)
         for name, throttled in (("mobile-http", True), ("webhooks-http", False)):
@@ -261,6 +254,18 @@ class _Seeder:
                 f"{name}/live",
                 "PASSED" if throttled else "FAILED",
             )
+
+
+def throttle_stage(apigw: Any, api: str, stage: str, rate: int, burst: int) -> None:
+    """Give every method of a REST API stage its own throttle (the ``*/*`` method setting)."""
+    apigw.update_stage(
+        restApiId=api,
+        stageName=stage,
+        patchOperations=[
+            {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": str(rate)},
+            {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": str(burst)},
+        ],
+    )
 
 
 def seed(client: ClientMaker, regions: tuple[str, ...] = DEMO_REGIONS) -> list[Planted]:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import networkx as nx
 
-from relaudit.report.scorecards import ResourceVerdicts
+from relaudit.report.scorecards import ResourceVerdicts, workload_key
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -166,10 +166,7 @@ class GraphIndex:
             edges_of[edge["source"]].append(edge)
             if edge["target"] != edge["source"]:
                 edges_of[edge["target"]].append(edge)
-        names: dict[WorkloadKey, str] = {}
-        for workload in graph["workloads"]:
-            first = nodes.get(workload["nodes"][0], {}) if workload["nodes"] else {}
-            names[(str(first.get("account_id", "")), str(workload["id"]))] = str(workload["name"])
+        names = {workload_key(workload, nodes): str(workload["name"]) for workload in graph["workloads"]}
         return cls(nodes, edges_of, names)
 
     def workload_of(self, arn: str) -> WorkloadKey | None:

@@ -121,7 +121,7 @@ def scorecards(graph: Mapping[str, Any], findings: Iterable[Finding]) -> list[Sc
             loose_resources.add(finding.resource_arn)
         card.statuses[status] += 1
         if status == FAILED:
-            card.failed_severity[str(getattr(finding.severity, "value", finding.severity))] += 1
+            card.failed_severity[finding.severity.value] += 1
             if finding.suppression is not None:
                 card.suppressed += 1
     ordered = sorted(cards.values(), key=Scorecard.worst_first)
